@@ -1,0 +1,25 @@
+"""Project-wide fixtures. Tests run on real PostgreSQL and Redis started by scripts/test."""
+
+import pytest
+from django.conf import settings
+
+
+def pytest_configure(config):
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine:
+        raise pytest.UsageError(
+            "The suite runs on PostgreSQL: start it with scripts/test (it starts a throwaway "
+            f"PostgreSQL and Redis), or set DATABASE_URL to a PostgreSQL server. Now: {engine}."
+        )
+
+
+@pytest.fixture(autouse=True)
+def _plain_http_and_static(settings, tmp_path):
+    # The test client speaks plain HTTP and no collectstatic has run.
+    settings.SECURE_SSL_REDIRECT = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.MEDIA_ROOT = tmp_path / "media"

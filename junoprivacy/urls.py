@@ -1,0 +1,16 @@
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "JUNO Privacy"
+admin.site.site_title = "JUNO Privacy"
+admin.site.index_title = "Kepatuhan data pribadi JUNOPOS"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+]
+urlpatterns += i18n_patterns(
+    path("", include("requests_portal.urls")),
+    prefix_default_language=False,
+)

@@ -1,0 +1,122 @@
+"""Reads over the data map: where a data subject's records are, without loading them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q, QuerySet
+
+from merchants.identifiers import normalize_email, normalize_phone
+from merchants.models import Merchant
+
+from .registry import DataMap, FindBy, datamap
+
+
+@dataclass
+class TableHit:
+    label: str
+    name: str
+    count: int
+    categories: list[str]
+
+
+@dataclass
+class MerchantRecords:
+    merchant_id: int
+    merchant_name: str
+    tables: list[TableHit] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(t.count for t in self.tables)
+
+    @property
+    def by_category(self) -> dict[str, int]:
+        """Records per policy category (a record counts under each category it holds)."""
+        counts: dict[str, int] = {}
+        for table in self.tables:
+            for category in table.categories:
+                counts[category] = counts.get(category, 0) + table.count
+        return counts
+
+
+@dataclass
+class SubjectRecords:
+    email: str | None
+    phone: str | None
+    merchants: list[MerchantRecords]
+
+    @property
+    def total(self) -> int:
+        return sum(m.total for m in self.merchants)
+
+
+def subject_querysets(
+    *, email: str | None = None, phone: str | None = None, merchant_id: int | None = None,
+    registry: DataMap = datamap,
+) -> dict[str, QuerySet]:
+    """Per declared model, an unevaluated queryset of the rows that belong to the subject.
+
+    A row belongs to the subject when one of its e-mail columns matches without regard to
+    case, one of its phone columns matches in E.164, or a `subject_via` foreign key points to
+    a row that belongs to the subject. Identifiers are normalised here; callers pass them as
+    typed. Nothing is queried until the caller evaluates a queryset.
+    """
+    email = normalize_email(email)
+    phone = normalize_phone(phone)
+    matches: dict[str, QuerySet] = {}
+    if not email and not phone:
+        return matches
+    for entry in registry.in_dependency_order():
+        condition = Q()
+        if email:
+            for column in entry.lookup_columns(FindBy.EMAIL):
+                condition |= Q(**{f"{column}__iexact": email})
+        if phone:
+            for column in entry.lookup_columns(FindBy.PHONE):
+                condition |= Q(**{column: phone})
+        for via in entry.subject_via:
+            target = registry.get(entry.model._meta.get_field(via).related_model)
+            if target is not None and target.label in matches:
+                condition |= Q(**{f"{via}__in": matches[target.label].values("pk")})
+        if not condition:
+            continue
+        queryset = entry.model._default_manager.filter(condition)
+        if merchant_id is not None and entry.merchant:
+            queryset = queryset.filter(**{entry.merchant: merchant_id})
+        matches[entry.label] = queryset
+    return matches
+
+
+def subject_records(
+    *, email: str | None = None, phone: str | None = None, merchant_id: int | None = None,
+    registry: DataMap = datamap,
+) -> SubjectRecords:
+    """Every record the data map finds for one subject, grouped by merchant, with counts.
+
+    One grouped count query per declared model plus one for the merchants' names: bounded by
+    the size of the data map, never by the number of records.
+    """
+    per_merchant: dict[int, list[TableHit]] = {}
+    for label, queryset in subject_querysets(
+        email=email, phone=phone, merchant_id=merchant_id, registry=registry
+    ).items():
+        entry = registry.maps[label]
+        if not entry.merchant:
+            continue
+        rows = queryset.order_by().values(entry.merchant).annotate(n=Count("pk"))
+        for row in rows:
+            per_merchant.setdefault(row[entry.merchant], []).append(
+                TableHit(
+                    label=label,
+                    name=str(entry.model._meta.verbose_name_plural),
+                    count=row["n"],
+                    categories=entry.categories,
+                )
+            )
+    names = dict(Merchant.objects.filter(pk__in=per_merchant).values_list("pk", "business_name")) if per_merchant else {}
+    merchants = [
+        MerchantRecords(merchant_id=pk, merchant_name=names.get(pk, ""), tables=tables)
+        for pk, tables in sorted(per_merchant.items())
+    ]
+    return SubjectRecords(email=normalize_email(email), phone=normalize_phone(phone), merchants=merchants)
