@@ -1,0 +1,139 @@
+"""The data map and its system check, both ways: the project passes, silence fails."""
+
+import pytest
+from django.core import checks
+from django.core.management import call_command
+
+from merchants.models import LoyaltyCustomer, Merchant, Sale, SaleLine
+from retention.checks import check_registry
+from retention.registry import Category, DataMap, FieldErasure, FindBy, Personal, RowErasure, datamap
+
+
+def _customer_map(registry: DataMap, **overrides):
+    personal = {
+        "name": Personal(Category.IDENTITY),
+        "gender": Personal(Category.IDENTITY),
+        "birth_date": Personal(Category.IDENTITY),
+        "phone": Personal(Category.CONTACT, find_by=FindBy.PHONE, normalised="phone_e164"),
+        "phone_e164": Personal(Category.CONTACT),
+        "email": Personal(Category.CONTACT, find_by=FindBy.EMAIL),
+        "loyalty_card_number": Personal(Category.IDENTIFICATION),
+        "points": Personal(Category.TRANSACTION),
+        "accepts_marketing": Personal(Category.MARKETING),
+    }
+    not_personal = ["id", "merchant", "created_at"]
+    personal.update(overrides.pop("personal", {}))
+    for name in overrides.pop("drop", ()):
+        personal.pop(name, None)
+        if name in not_personal:
+            not_personal.remove(name)
+    registry.register(LoyaltyCustomer, personal=personal, not_personal=not_personal, **overrides)
+    return registry
+
+
+def _ids(errors):
+    return sorted(e.id for e in errors)
+
+
+def test_project_data_map_passes_the_check():
+    assert check_registry(datamap) == []
+    # and Django's own check framework runs it
+    call_command("check", "--fail-level", "ERROR")
+
+
+def test_every_app_with_personal_data_declares_every_model():
+    labels = {e.label for e in datamap}
+    assert {
+        "merchants.Merchant", "merchants.Outlet", "merchants.StaffUser", "merchants.BankAccount",
+        "merchants.LoyaltyCustomer", "merchants.Sale", "merchants.SaleLine", "merchants.Payment",
+        "merchants.DeviceSession",
+    } <= labels
+
+
+def test_an_undeclared_field_fails_the_check():
+    registry = _customer_map(DataMap(), drop=["email"])
+    registry.governed_apps.clear()  # only the field check, not the missing-model check
+    errors = check_registry(registry)
+    assert _ids(errors) == ["retention.E002"]
+    assert "merchants.LoyaltyCustomer.email" in errors[0].msg
+    assert isinstance(errors[0], checks.Error)
+
+
+def test_a_declared_field_that_does_not_exist_fails_the_check():
+    registry = _customer_map(DataMap(), personal={"nickname": Personal(Category.IDENTITY)})
+    registry.governed_apps.clear()
+    assert _ids(check_registry(registry)) == ["retention.E003"]
+
+
+def test_a_model_of_a_governed_app_missing_from_the_map_fails_the_check():
+    registry = _customer_map(DataMap())
+    errors = check_registry(registry)
+    missing = {e.obj for e in errors if e.id == "retention.E001"}
+    assert Merchant in missing and Sale in missing
+    assert LoyaltyCustomer not in missing
+
+
+def test_the_real_check_framework_refuses_a_silent_field(monkeypatch):
+    entry = datamap.get(Sale)
+    trimmed = dict(entry.personal)
+    trimmed.pop("receipt_email")
+    monkeypatch.setattr(entry, "personal", trimmed)
+    with pytest.raises(Exception) as excinfo:
+        call_command("check", "--fail-level", "ERROR")
+    assert "merchants.Sale.receipt_email is neither declared personal nor declared not personal" in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    "overrides, code",
+    [
+        # rows deleted whole cannot also say what happens to one field
+        ({"personal": {"name": Personal(Category.IDENTITY, erase=FieldErasure.MASK)}}, "retention.E005"),
+        # kept rows must say null, mask, hash or retain for each field, and under which rule
+        ({"erasure": RowErasure.ANONYMISE, "retained_under": "tax-records"}, "retention.E005"),
+        ({"erasure": RowErasure.ANONYMISE}, "retention.E006"),
+        ({"subject_via": ("name",)}, "retention.E009"),
+        ({"merchant": "shop__id"}, "retention.E010"),
+    ],
+)
+def test_declarations_that_do_not_fit_the_field_fail(overrides, code):
+    registry = _customer_map(DataMap(), **overrides)
+    registry.governed_apps.clear()
+    assert code in _ids(check_registry(registry))
+
+
+def test_erasure_must_fit_the_column():
+    registry = DataMap()
+    registry.register(
+        SaleLine,
+        erasure=RowErasure.ANONYMISE,
+        retained_under="tax-records",
+        personal={
+            "product_name": Personal(Category.TRANSACTION, erase=FieldErasure.RETAIN),
+            "sku": Personal(Category.TRANSACTION, erase=FieldErasure.HASH),  # 64 is enough
+            "quantity": Personal(Category.TRANSACTION, erase=FieldErasure.NULL),  # not nullable
+            "unit_price": Personal(Category.TRANSACTION, erase=FieldErasure.MASK),  # not text
+            "line_total": Personal(Category.TRANSACTION, erase=FieldErasure.RETAIN),
+        },
+        not_personal=("id", "merchant", "sale"),
+    )
+    registry.governed_apps.clear()
+    assert _ids(check_registry(registry)) == ["retention.E007", "retention.E008"]
+
+
+def test_declaring_a_model_twice_is_refused():
+    registry = _customer_map(DataMap())
+    with pytest.raises(ValueError):
+        _customer_map(registry)
+
+
+def test_dependency_order_puts_parents_first():
+    order = [e.label for e in datamap.in_dependency_order()]
+    assert order.index("merchants.Merchant") < order.index("merchants.Sale")
+    assert order.index("merchants.LoyaltyCustomer") < order.index("merchants.Sale")
+    assert order.index("merchants.Sale") < order.index("merchants.Payment")
+    assert order.index("merchants.StaffUser") < order.index("merchants.DeviceSession")
+
+
+def test_history_tables_are_known_to_the_map():
+    assert datamap.get(Merchant).history_model._meta.db_table == "merchants_historicalmerchant"
+    assert datamap.get(Sale).history_model is None
