@@ -112,6 +112,7 @@ datamap.register(
     description="Struk penjualan; disimpan 10 tahun untuk pajak, tanpa data pribadi.",
     erasure=RowErasure.ANONYMISE,
     retained_under="tax-records",
+    dated_by="sold_at",
     subject_via=("customer",),
     personal={
         "customer": Personal(C.TRANSACTION, erase=E.NULL),
@@ -133,6 +134,7 @@ datamap.register(
     description="Baris struk: barang yang dibeli.",
     erasure=RowErasure.ANONYMISE,
     retained_under="tax-records",
+    dated_by="sale__sold_at",
     subject_via=("sale",),
     personal={
         "product_name": Personal(C.TRANSACTION, erase=E.RETAIN),
@@ -149,6 +151,7 @@ datamap.register(
     description="Pembayaran struk; jumlah disimpan untuk pajak, rincian kartu dan bank dihapus.",
     erasure=RowErasure.ANONYMISE,
     retained_under="tax-records",
+    dated_by="sale__sold_at",
     subject_via=("sale",),
     personal={
         "method": Personal(C.TRANSACTION, erase=E.RETAIN),

@@ -167,7 +167,8 @@ class LoyaltyCustomer(models.Model):
 class Sale(models.Model):
     """A receipt. Sales are immutable records (a refund is a new sale), so no history table."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="sales")
+    # Indexed by (merchant, id) below: the purge walks a merchant's rows in primary-key order.
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="sales", db_index=False)
     outlet = models.ForeignKey(Outlet, on_delete=models.CASCADE, related_name="sales")
     cashier = models.ForeignKey(StaffUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="sales")
     customer = models.ForeignKey(
@@ -187,6 +188,7 @@ class Sale(models.Model):
         verbose_name_plural = _("penjualan")
         constraints = [models.UniqueConstraint(fields=["merchant", "receipt_number"], name="sale_unique_receipt")]
         indexes = [
+            models.Index(fields=["merchant", "id"], name="sale_merchant_id"),
             models.Index(fields=["merchant", "sold_at"], name="sale_merchant_sold_at"),
             models.Index(Upper("receipt_email"), name="sale_receipt_email_ci"),
             models.Index(fields=["receipt_phone_e164"], name="sale_receipt_phone"),
@@ -197,7 +199,7 @@ class Sale(models.Model):
 
 
 class SaleLine(models.Model):
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+", db_index=False)
     sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="lines")
     product_name = models.CharField(_("produk"), max_length=200)
     sku = models.CharField(_("SKU"), max_length=64, blank=True)
@@ -208,6 +210,7 @@ class SaleLine(models.Model):
     class Meta:
         verbose_name = _("baris penjualan")
         verbose_name_plural = _("baris penjualan")
+        indexes = [models.Index(fields=["merchant", "id"], name="saleline_merchant_id")]
 
 
 class Payment(models.Model):
@@ -219,7 +222,7 @@ class Payment(models.Model):
         TRANSFER = "transfer", _("Transfer bank")
         EWALLET = "ewallet", _("Dompet digital")
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+", db_index=False)
     sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="payments")
     method = models.CharField(_("metode"), max_length=20, choices=Method.choices)
     bank_name = models.CharField(_("bank"), max_length=100, null=True, blank=True)
@@ -231,12 +234,13 @@ class Payment(models.Model):
     class Meta:
         verbose_name = _("pembayaran")
         verbose_name_plural = _("pembayaran")
+        indexes = [models.Index(fields=["merchant", "id"], name="payment_merchant_id")]
 
 
 class DeviceSession(models.Model):
     """A login of a staff user on a device: the automatically collected technical data."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="device_sessions")
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="device_sessions", db_index=False)
     staff = models.ForeignKey(StaffUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions")
     device_id = models.CharField(_("ID perangkat"), max_length=64)
     ip_address = models.GenericIPAddressField(_("alamat IP"), null=True, blank=True)
@@ -250,4 +254,7 @@ class DeviceSession(models.Model):
     class Meta:
         verbose_name = _("sesi perangkat")
         verbose_name_plural = _("sesi perangkat")
-        indexes = [models.Index(fields=["merchant", "started_at"], name="session_merchant_started")]
+        indexes = [
+            models.Index(fields=["merchant", "id"], name="session_merchant_id"),
+            models.Index(fields=["merchant", "started_at"], name="session_merchant_started"),
+        ]

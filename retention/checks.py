@@ -76,10 +76,9 @@ def check_registry(registry: DataMap) -> list[checks.CheckMessage]:
                 errors.append(
                     _error(f"{entry.label}.subject_via names {name}, not a foreign key to a model in the data map.", model, 9)
                 )
-        if entry.merchant:
-            head = entry.merchant.split("__", 1)[0]
-            if head not in fields:
-                errors.append(_error(f"{entry.label} reaches its merchant through {entry.merchant}, which does not exist.", model, 10))
+        for what, path in (("its merchant", entry.merchant), ("its retention date", entry.dated_by)):
+            if path and path.split("__", 1)[0] not in fields:
+                errors.append(_error(f"{entry.label} reaches {what} through {path}, which does not exist.", model, 10))
     return errors
 
 

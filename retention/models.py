@@ -1,6 +1,11 @@
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+from merchants.models import Merchant
 
 
 class RetentionRule(models.Model):
@@ -34,6 +39,10 @@ class RetentionRule(models.Model):
         help_text=_("Masa dihitung dari akhir tahun buku catatan, bukan dari tanggalnya."),
     )
     action = models.CharField(_("tindakan di akhir masa"), max_length=16, choices=Action.choices)
+    warning_days = models.CharField(
+        _("peringatan (hari sebelum)"), max_length=50, blank=True,
+        help_text=_("Hari sebelum jatuh tempo saat merchant diperingatkan, dipisah koma, mis. 14,3."),
+    )
     notes = models.TextField(_("catatan"), blank=True)
     updated_at = models.DateTimeField(_("diubah"), auto_now=True)
 
@@ -50,3 +59,183 @@ class RetentionRule(models.Model):
     @property
     def period_display(self) -> str:
         return f"{self.period} {self.get_unit_display()}"
+
+    @property
+    def warnings(self) -> list[int]:
+        """Days before the due date at which a warning goes out, largest first."""
+        days = {int(p) for p in self.warning_days.replace(" ", "").split(",") if p.isdigit()}
+        return sorted(days, reverse=True)
+
+
+class LegalHold(models.Model):
+    """Stops every erasure it covers, scheduled or requested, until lifted or ended.
+
+    A hold covers a merchant, a data subject (by e-mail and/or phone), or both.
+    """
+
+    class Reason(models.TextChoices):
+        FRAUD = "fraud", _("Kecurangan (fraud)")
+        MONEY_LAUNDERING = "money_laundering", _("Pencucian uang")
+        LAW_ENFORCEMENT = "law_enforcement", _("Permintaan penegak hukum")
+        DISPUTE = "dispute", _("Sengketa (musyawarah 30 hari, lalu BANI)")
+
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("merchant")
+    )
+    subject_email = models.EmailField(_("e-mail subjek"), blank=True)
+    subject_phone = models.CharField(_("telepon subjek (E.164)"), max_length=20, blank=True)
+    reason = models.CharField(_("alasan"), max_length=32, choices=Reason.choices)
+    detail = models.TextField(_("keterangan"), help_text=_("Mis. nomor surat kepolisian, pokok sengketa."))
+    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    placed_at = models.DateTimeField(_("dipasang"), default=timezone.now)
+    ends_at = models.DateTimeField(_("berakhir"), null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    lifted_at = models.DateTimeField(_("dicabut"), null=True, blank=True)
+    lift_reason = models.TextField(_("alasan pencabutan"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("penahanan hukum")
+        verbose_name_plural = _("penahanan hukum")
+        ordering = ["-placed_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(merchant__isnull=False) | ~Q(subject_email="") | ~Q(subject_phone=""),
+                name="hold_covers_something",
+            )
+        ]
+        indexes = [models.Index(fields=["merchant", "lifted_at"], name="hold_merchant_active")]
+
+    def __str__(self):
+        return f"{self.get_reason_display()}: {self.merchant or self.subject_email or self.subject_phone}"
+
+    @classmethod
+    def active_q(cls, now=None) -> Q:
+        now = now or timezone.now()
+        return Q(lifted_at__isnull=True) & (Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+
+    @property
+    def is_active(self) -> bool:
+        return self.lifted_at is None and (self.ends_at is None or self.ends_at > timezone.now())
+
+
+class ChurnEvent(models.Model):
+    """JUNOPOS (or an officer) said a merchant stopped, or came back."""
+
+    class Kind(models.TextChoices):
+        CHURNED = "churned", _("berhenti")
+        REACTIVATED = "reactivated", _("aktif kembali")
+
+    class Source(models.TextChoices):
+        JUNOPOS = "junopos", _("JUNOPOS")
+        ADMIN = "admin", _("admin")
+        COMMAND = "command", _("perintah")
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("jenis"), max_length=16, choices=Kind.choices)
+    at = models.DateTimeField(_("waktu"))
+    source = models.CharField(_("sumber"), max_length=16, choices=Source.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    recorded_at = models.DateTimeField(_("dicatat"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("peristiwa churn")
+        verbose_name_plural = _("peristiwa churn")
+        ordering = ["-recorded_at"]
+
+
+class PurgeSchedule(models.Model):
+    """Retention's view of one churned merchant: when it is due, warned, purged.
+
+    The daily planner reads only this table (state, due_at), so planning stays one indexed
+    query however many merchants JUNOPOS has. `lease_until` is the purge lock: a worker
+    claims the schedule with a conditional UPDATE and renews the lease before every batch,
+    so two workers never purge the same merchant; a killed worker's lease simply runs out.
+    """
+
+    class State(models.TextChoices):
+        SCHEDULED = "scheduled", _("terjadwal")
+        PURGING = "purging", _("sedang dihapus")
+        PURGED = "purged", _("terhapus")
+        CANCELLED = "cancelled", _("dibatalkan (aktif kembali)")
+
+    merchant = models.OneToOneField(Merchant, on_delete=models.PROTECT, related_name="+")
+    rule = models.ForeignKey(RetentionRule, on_delete=models.PROTECT, related_name="+")
+    churned_at = models.DateTimeField(_("berhenti"))
+    due_at = models.DateTimeField(_("jatuh tempo"))
+    state = models.CharField(_("status"), max_length=16, choices=State.choices, default=State.SCHEDULED)
+    warnings_sent = models.JSONField(_("peringatan terkirim"), default=dict, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=64, blank=True)
+    purged_at = models.DateTimeField(_("dihapus"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("jadwal penghapusan")
+        verbose_name_plural = _("jadwal penghapusan")
+        indexes = [models.Index(fields=["state", "due_at"], name="purge_state_due")]
+
+    def __str__(self):
+        return f"{self.merchant_id} {self.get_state_display()} {self.due_at:%Y-%m-%d}"
+
+
+class ErasureRun(models.Model):
+    """The proof of one erasure: scope, rule, when, how far, counts per table and action.
+
+    Never content: a subject is kept only as keyed hashes of its identifiers.
+    """
+
+    class Kind(models.TextChoices):
+        MERCHANT_PURGE = "merchant_purge", _("penghapusan merchant")
+        SUBJECT_ERASURE = "subject_erasure", _("penghapusan subjek data")
+        RETENTION_EXPIRY = "retention_expiry", _("akhir masa retensi")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("menunggu")
+        RUNNING = "running", _("berjalan")
+        STOPPED = "stopped", _("dihentikan")
+        COMPLETED = "completed", _("selesai")
+        FAILED = "failed", _("gagal")
+
+    kind = models.CharField(_("jenis"), max_length=20, choices=Kind.choices)
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("merchant")
+    )
+    merchant_ref = models.BigIntegerField(_("id merchant"), null=True, blank=True, db_index=True)
+    subject_hashes = models.JSONField(_("pseudonim pengenal"), default=dict, blank=True)
+    rule = models.ForeignKey(RetentionRule, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    dry_run = models.BooleanField(_("uji coba"), default=False)
+    state = models.CharField(_("status"), max_length=16, choices=State.choices, default=State.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("dibuat"), auto_now_add=True)
+    started_at = models.DateTimeField(_("mulai"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("terakhir aktif"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("selesai"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("percobaan"), default=0)
+    counts = models.JSONField(_("jumlah per tabel"), default=dict, blank=True)
+    rows_total = models.PositiveBigIntegerField(_("perkiraan baris"), default=0)
+    rows_done = models.PositiveBigIntegerField(_("baris selesai"), default=0)
+    stop_reason = models.TextField(_("alasan berhenti"), blank=True)
+    error = models.TextField(_("galat"), blank=True)
+
+    class Meta:
+        verbose_name = _("catatan penghapusan")
+        verbose_name_plural = _("catatan penghapusan")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["state", "kind"], name="erasurerun_state_kind")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def progress_percent(self) -> int:
+        if self.state == self.State.COMPLETED:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(99, int(100 * self.rows_done / self.rows_total))

@@ -89,6 +89,10 @@ class ModelMap:
     # Foreign keys to other declared models: a row belongs to a subject when the row it
     # points to does (a payment of a customer's sale is the customer's).
     subject_via: tuple[str, ...] = ()
+    # ORM path of the date a kept row's retention period runs from (for anonymised rows that
+    # are deleted when their own period ends). Lines and payments follow their sale's date so
+    # that they go with it.
+    dated_by: str | None = None
     description: str = ""
 
     @property

@@ -51,6 +51,21 @@ class SubjectRecords:
         return sum(m.total for m in self.merchants)
 
 
+def identifier_condition(entry, *, email: str | None, phone: str | None) -> Q:
+    """Rows of `entry`'s table (or of its history copy: same column names) holding the identifiers.
+
+    `email` and `phone` must already be normalised.
+    """
+    condition = Q()
+    if email:
+        for column in entry.lookup_columns(FindBy.EMAIL):
+            condition |= Q(**{f"{column}__iexact": email})
+    if phone:
+        for column in entry.lookup_columns(FindBy.PHONE):
+            condition |= Q(**{column: phone})
+    return condition
+
+
 def subject_querysets(
     *, email: str | None = None, phone: str | None = None, merchant_id: int | None = None,
     registry: DataMap = datamap,
@@ -68,13 +83,7 @@ def subject_querysets(
     if not email and not phone:
         return matches
     for entry in registry.in_dependency_order():
-        condition = Q()
-        if email:
-            for column in entry.lookup_columns(FindBy.EMAIL):
-                condition |= Q(**{f"{column}__iexact": email})
-        if phone:
-            for column in entry.lookup_columns(FindBy.PHONE):
-                condition |= Q(**{column: phone})
+        condition = identifier_condition(entry, email=email, phone=phone)
         for via in entry.subject_via:
             target = registry.get(entry.model._meta.get_field(via).related_model)
             if target is not None and target.label in matches:

@@ -1,0 +1,86 @@
+import hashlib
+
+import pytest
+
+from merchants.tests.factories import (
+    BankAccountFactory, DeviceSessionFactory, LoyaltyCustomerFactory, MerchantFactory, OutletFactory,
+    PaymentFactory, SaleFactory, SaleLineFactory, StaffUserFactory,
+)
+from retention.registry import datamap
+
+
+def merchant_checksum(merchant_id: int) -> str:
+    """A digest of every row, live and history, the data map ties to one merchant."""
+    digest = hashlib.sha256()
+    for entry in sorted(datamap, key=lambda e: e.label):
+        if not entry.merchant:
+            continue
+        for model in filter(None, (entry.model, entry.history_model)):
+            columns = [f.attname for f in model._meta.concrete_fields]
+            order = "history_id" if model is entry.history_model else "pk"
+            for row in model._default_manager.filter(**{entry.merchant: merchant_id}).order_by(order).values_list(*columns):
+                digest.update(repr(row).encode())
+    return digest.hexdigest()
+
+
+def build_shop(*, customers=3, sales=4, email_domain="contoh.co.id"):
+    """A merchant with one of everything the data map governs, history included."""
+    shop = MerchantFactory()
+    outlet = OutletFactory(merchant=shop)
+    staff = StaffUserFactory.create_batch(2, merchant=shop, outlet=outlet)
+    BankAccountFactory(merchant=shop)
+    people = LoyaltyCustomerFactory.create_batch(customers, merchant=shop)
+    for person in people:  # a change, so the history holds an older copy
+        person.name = person.name + " (ubah)"
+        person.save()
+    for i in range(sales):
+        sale = SaleFactory(
+            merchant=shop, outlet=outlet, cashier=staff[i % 2], customer=people[i % customers],
+            receipt_email=f"struk{i}@{email_domain}", receipt_phone=f"08570000{i:04d}",
+        )
+        SaleLineFactory.create_batch(2, sale=sale)
+        PaymentFactory(sale=sale)
+    for member in staff:
+        DeviceSessionFactory(merchant=shop, staff=member)
+    return shop
+
+
+@pytest.fixture
+def shop(db):
+    return build_shop()
+
+
+@pytest.fixture
+def bystander(db):
+    return build_shop(email_domain="tetangga.id")
+
+
+PHONE_SPELLINGS = ["081234567890", "6281234567890", "+62 812-3456-7890"]
+
+
+@pytest.fixture
+def siti():
+    """Siti: loyalty customer of three shops, cashier at one, digital receipts at a fourth."""
+    shops = MerchantFactory.create_batch(4)
+    customers = [
+        LoyaltyCustomerFactory(merchant=shop, name="Siti Rahayu", phone=spelling, email=email)
+        for shop, spelling, email in zip(
+            shops[:3], PHONE_SPELLINGS, ["siti.rahayu@gmail.com", "Siti.Rahayu@Gmail.com", ""]
+        )
+    ]
+    cashier = StaffUserFactory(merchant=shops[0], name="Siti Rahayu", email="", phone="0812 3456 7890")
+    DeviceSessionFactory.create_batch(2, merchant=shops[0], staff=cashier)
+    bought = SaleFactory.create_batch(3, merchant=shops[1], customer=customers[1])
+    for sale in bought:
+        SaleLineFactory.create_batch(2, sale=sale)
+        PaymentFactory(sale=sale)
+    receipts = SaleFactory.create_batch(2, merchant=shops[3], receipt_email="SITI.RAHAYU@gmail.com")
+    PaymentFactory(sale=receipts[0])
+
+    # Someone else, everywhere, who must never be found.
+    other = LoyaltyCustomerFactory(merchant=shops[1], phone="081299999999", email="budi@contoh.co.id")
+    other_sale = SaleFactory(merchant=shops[1], customer=other, receipt_phone="081299999999")
+    PaymentFactory(sale=other_sale)
+    SaleLineFactory(sale=other_sale)
+    DeviceSessionFactory(merchant=shops[0])
+    return {"shops": shops, "customers": customers, "cashier": cashier}
