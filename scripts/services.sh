@@ -37,7 +37,8 @@ _services_free_port() {
 # refuses to run as root), ourselves otherwise.
 _services_as_pg() {
     if juno_is_root; then
-        runuser -u postgres -- "$@"
+        # From / : the caller's directory may be closed to the postgres user.
+        (cd / && runuser -u postgres -- "$@")
     else
         "$@"
     fi
