@@ -153,6 +153,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
+# Retention: rows per erasure batch (each batch one transaction) and the purge lock's lease,
+# renewed before every batch; a killed worker's lease runs out after this many seconds.
+ERASURE_BATCH_SIZE = env.int("ERASURE_BATCH_SIZE", default=2000)
+PURGE_LEASE_SECONDS = env.int("PURGE_LEASE_SECONDS", default=300)
+
 # Security: strict in production, relaxed only where DEBUG serves plain HTTP locally.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

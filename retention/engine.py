@@ -97,7 +97,11 @@ class Result:
 
     @property
     def total(self) -> int:
-        return sum(n for actions in self.counts.values() for n in actions.values())
+        return _total(self.counts)
+
+
+def _total(counts: Counts) -> int:
+    return sum(n for actions in counts.values() for n in actions.values())
 
 
 def _add(counts: Counts, table: str, action: str, n: int) -> None:
@@ -122,6 +126,7 @@ class Erasure:
         self.registry = registry
         self.batch_size = batch_size
         # Returns None to go on, or the reason to stop.
+        # on_batch(counts, rows) runs inside each batch's transaction; rows = rows changed.
         self.should_proceed = should_proceed or (lambda: None)
         self.on_batch = on_batch or (lambda counts, rows: None)
         self._subject_rows = (
@@ -287,7 +292,7 @@ class Erasure:
                     for action, n in actions.items():
                         _add(result.counts, table, action, n)
                         _add(batch, table, action, n)
-                self.on_batch(batch, sum(n for a in batch.values() for n in a.values()))
+                self.on_batch(batch, _total(batch))
         result.completed = True
         return result
 
@@ -315,7 +320,7 @@ class Erasure:
                 else:
                     self._erase_history_of(entry, action, ids, batch)
                     _add(batch, entry.db_table, ANONYMISED, self._anonymise(entry, entry.model, ids))
-                self.on_batch(batch, len(ids))
+                self.on_batch(batch, _total(batch))
             for table, actions in batch.items():
                 for a, n in actions.items():
                     _add(result.counts, table, a, n)
@@ -343,7 +348,7 @@ class Erasure:
                 else:
                     n = self._anonymise(entry, history, ids, pk="history_id")
                     _add(batch, history._meta.db_table, ANONYMISED, n)
-                self.on_batch(batch, len(ids))
+                self.on_batch(batch, _total(batch))
             for table, actions in batch.items():
                 for a, n in actions.items():
                     _add(result.counts, table, a, n)

@@ -161,6 +161,7 @@ class PurgeSchedule(models.Model):
         PURGING = "purging", _("sedang dihapus")
         PURGED = "purged", _("terhapus")
         CANCELLED = "cancelled", _("dibatalkan (aktif kembali)")
+        FAILED = "failed", _("gagal (menunggu percobaan ulang)")
 
     merchant = models.OneToOneField(Merchant, on_delete=models.PROTECT, related_name="+")
     rule = models.ForeignKey(RetentionRule, on_delete=models.PROTECT, related_name="+")
@@ -222,6 +223,10 @@ class ErasureRun(models.Model):
     rows_done = models.PositiveBigIntegerField(_("baris selesai"), default=0)
     stop_reason = models.TextField(_("alasan berhenti"), blank=True)
     error = models.TextField(_("galat"), blank=True)
+    retry_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retries",
+        verbose_name=_("percobaan ulang dari"),
+    )
 
     class Meta:
         verbose_name = _("catatan penghapusan")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from merchants.identifiers import normalize_email, normalize_phone
 from merchants.models import Merchant
@@ -129,3 +129,77 @@ def subject_records(
         for pk, tables in sorted(per_merchant.items())
     ]
     return SubjectRecords(email=normalize_email(email), phone=normalize_phone(phone), merchants=merchants)
+
+
+# -- holds, schedules, expiry ---------------------------------------------------------------
+
+
+def holds_for_merchant(merchant_id: int, *, now=None) -> QuerySet:
+    from .models import LegalHold
+
+    return LegalHold.objects.filter(LegalHold.active_q(now), merchant_id=merchant_id).order_by("placed_at")
+
+
+def holds_for_subject(*, email: str | None = None, phone: str | None = None, now=None) -> QuerySet:
+    """Active holds naming this subject (by normalised e-mail or E.164 phone)."""
+    from .models import LegalHold
+
+    email, phone = normalize_email(email), normalize_phone(phone)
+    condition = Q()
+    if email:
+        condition |= Q(subject_email__iexact=email)
+    if phone:
+        condition |= Q(subject_phone=phone)
+    if not condition:
+        return LegalHold.objects.none()
+    return LegalHold.objects.filter(LegalHold.active_q(now)).filter(condition).order_by("placed_at")
+
+
+def held_merchant_ids(*, now=None) -> set[int]:
+    from .models import LegalHold
+
+    return set(
+        LegalHold.objects.filter(LegalHold.active_q(now), merchant__isnull=False).values_list("merchant_id", flat=True)
+    )
+
+
+def schedules_due(*, now) -> QuerySet:
+    """Scheduled purges that are due and not held: one indexed query on (state, due_at)."""
+    from .models import LegalHold, PurgeSchedule
+
+    active_hold = LegalHold.objects.filter(LegalHold.active_q(now), merchant_id=OuterRef("merchant_id"))
+    return (
+        PurgeSchedule.objects.filter(state=PurgeSchedule.State.SCHEDULED, due_at__lte=now)
+        .exclude(Exists(active_hold))
+        .order_by("due_at")
+    )
+
+
+def schedules_stalled(*, now) -> QuerySet:
+    """Purges whose worker died: still marked purging, lease run out."""
+    from .models import PurgeSchedule
+
+    return PurgeSchedule.objects.filter(state=PurgeSchedule.State.PURGING, lease_until__lt=now).order_by("due_at")
+
+
+def expiring_entries(registry: DataMap = datamap):
+    """Declared tables whose kept rows end with their own period, top-level date first."""
+    return [e for e in registry if e.retained_under and e.dated_by and e.merchant]
+
+
+def merchants_with_expired_records(*, cutoffs: dict[str, object], registry: DataMap = datamap) -> QuerySet:
+    """Purged merchants holding kept rows older than their rule's cutoff (rule key -> cutoff)."""
+    from .models import PurgeSchedule
+
+    condition = Q()
+    for entry in expiring_entries(registry):
+        cutoff = cutoffs.get(entry.retained_under)
+        if cutoff is None or "__" in entry.dated_by:
+            continue  # rows dated through a parent go with the parent
+        old_rows = entry.model._default_manager.filter(
+            **{entry.merchant: OuterRef("merchant_id"), f"{entry.dated_by}__lt": cutoff}
+        )
+        condition |= Q(Exists(old_rows))
+    if not condition:
+        return PurgeSchedule.objects.none()
+    return PurgeSchedule.objects.filter(state=PurgeSchedule.State.PURGED).filter(condition)

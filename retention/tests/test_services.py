@@ -1,0 +1,388 @@
+"""Churn, holds, the purge and its schedule, expiry: the services, on PostgreSQL."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.utils import timezone
+
+from merchants.models import LoyaltyCustomer, Merchant, Outlet, Sale
+from merchants.tests.factories import MerchantFactory, PaymentFactory, SaleFactory, SaleLineFactory
+from retention import services
+from retention.engine import Erasure, Scope
+from retention.exceptions import ErasureBlocked, RetentionError
+from retention.models import ChurnEvent, ErasureRun, LegalHold, PurgeSchedule, RetentionRule
+from retention.selectors import schedules_due
+
+from .conftest import build_shop, merchant_checksum
+
+pytestmark = pytest.mark.django_db
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+
+@pytest.fixture
+def officer(db):
+    return get_user_model().objects.create_user("petugas", password="x" * 12, is_staff=True)
+
+
+def churn(shop, days_ago, **kw):
+    return services.merchant_churn(merchant_id=shop.pk, churned_at=timezone.now() - timedelta(days=days_ago), **kw)
+
+
+# -- churn and reactivation ---------------------------------------------------------------------
+
+
+def test_churn_schedules_the_purge_after_the_grace_period(shop):
+    at = timezone.now() - timedelta(days=2)
+    schedule = services.merchant_churn(merchant_id=shop.pk, churned_at=at)
+    assert schedule.state == PurgeSchedule.State.SCHEDULED
+    assert schedule.due_at == at + timedelta(days=30)
+    assert schedule.rule.key == "merchant-churn"
+    shop.refresh_from_db()
+    assert shop.churned_at == at
+    assert ChurnEvent.objects.filter(merchant=shop, kind="churned").count() == 1
+    assert shop.history.first().churned_at == at  # the change is in the merchant's audit history
+    # reported twice: nothing new
+    again = services.merchant_churn(merchant_id=shop.pk, churned_at=at + timedelta(hours=1))
+    assert again.pk == schedule.pk and again.due_at == schedule.due_at
+    assert ChurnEvent.objects.filter(merchant=shop).count() == 1
+
+
+def test_the_grace_period_comes_from_the_rule_an_officer_can_edit(shop):
+    RetentionRule.objects.filter(key="merchant-churn").update(period=45)
+    schedule = churn(shop, 0)
+    assert (schedule.due_at - schedule.churned_at).days == 45
+
+
+@pytest.mark.parametrize("days_ago, due", [(29, False), (30, True), (31, True)])
+def test_due_on_the_thirtieth_day_not_before(shop, days_ago, due):
+    now = timezone.now()
+    services.merchant_churn(merchant_id=shop.pk, churned_at=now - timedelta(days=days_ago))
+    assert schedules_due(now=now).filter(merchant=shop).exists() is due
+    run = services.merchant_purge(schedule_id=PurgeSchedule.objects.get(merchant=shop).pk)
+    assert (run is not None) is due
+    assert LoyaltyCustomer.objects.filter(merchant=shop).exists() is not due
+
+
+def test_reactivation_cancels_the_purge(shop):
+    schedule = churn(shop, 31)
+    services.merchant_reactivate(merchant_id=shop.pk)
+    schedule.refresh_from_db()
+    assert schedule.state == PurgeSchedule.State.CANCELLED
+    assert not schedules_due(now=timezone.now()).exists()
+    assert services.merchant_purge(schedule_id=schedule.pk) is None
+    assert LoyaltyCustomer.objects.filter(merchant=shop).count() == 3
+    assert [e.kind for e in ChurnEvent.objects.filter(merchant=shop).order_by("recorded_at")] == [
+        "churned", "reactivated",
+    ]
+    # and churning again schedules afresh
+    assert churn(shop, 0).state == PurgeSchedule.State.SCHEDULED
+
+
+def test_a_purged_merchant_cannot_be_reactivated(shop):
+    schedule = churn(shop, 40)
+    services.merchant_purge(schedule_id=schedule.pk)
+    with pytest.raises(RetentionError, match="sudah dihapus"):
+        services.merchant_reactivate(merchant_id=shop.pk)
+    with pytest.raises(RetentionError):
+        services.merchant_churn(merchant_id=shop.pk)
+
+
+def test_unknown_merchant_is_a_clear_error(db):
+    with pytest.raises(RetentionError, match="tidak ditemukan"):
+        services.merchant_churn(merchant_id=987654)
+
+
+# -- the purge ----------------------------------------------------------------------------------
+
+
+def test_purge_leaves_a_complete_run_record(shop, bystander):
+    other = merchant_checksum(bystander.pk)
+    schedule = churn(shop, 31)
+    planned = Erasure(Scope.merchant(shop.pk)).count()
+    run = services.merchant_purge(schedule_id=schedule.pk, batch_size=2)
+
+    assert run.state == ErasureRun.State.COMPLETED
+    assert run.counts == planned
+    assert run.rows_done == run.rows_total == sum(sum(a.values()) for a in planned.values())
+    assert run.progress_percent == 100
+    assert run.rule.key == "merchant-churn"
+    assert run.started_at and run.finished_at and run.attempts == 1
+    assert set(run.subject_hashes) == {"business_name", "tax_number", "owner_email", "owner_phone"}
+    assert all(v.startswith("h$") for v in run.subject_hashes.values())
+    assert shop.owner_email not in str(run.counts) + str(run.subject_hashes)
+    schedule.refresh_from_db()
+    assert schedule.state == PurgeSchedule.State.PURGED and schedule.purged_at
+    assert merchant_checksum(bystander.pk) == other
+
+
+def test_dry_run_records_the_counts_and_changes_nothing(shop):
+    before = merchant_checksum(shop.pk)
+    run = services.merchant_purge_dry_run(merchant_id=shop.pk)
+    assert run.dry_run and run.counts == Erasure(Scope.merchant(shop.pk)).count()
+    assert merchant_checksum(shop.pk) == before
+
+
+def test_a_hold_stops_the_purge_and_says_why(shop, officer):
+    schedule = churn(shop, 31)
+    services.hold_place(
+        actor=officer, merchant_id=shop.pk, reason=LegalHold.Reason.LAW_ENFORCEMENT,
+        detail="Surat Polda Metro Jaya No. B/123/XI/2026",
+    )
+    assert not schedules_due(now=timezone.now()).exists()
+    before = merchant_checksum(shop.pk)
+    run = services.merchant_purge(schedule_id=schedule.pk)
+    assert run.state == ErasureRun.State.STOPPED
+    assert "Permintaan penegak hukum" in run.stop_reason and "B/123/XI/2026" in run.stop_reason
+    assert merchant_checksum(shop.pk) == before
+    schedule.refresh_from_db()
+    assert schedule.state == PurgeSchedule.State.SCHEDULED
+
+
+def test_a_hold_placed_mid_purge_stops_it_at_the_next_batch_and_lifting_resumes(shop, officer):
+    schedule = churn(shop, 31)
+    placed = {}
+
+    def progress(rows):
+        if not placed:
+            placed["hold"] = services.hold_place(
+                actor=officer, merchant_id=shop.pk, reason=LegalHold.Reason.FRAUD, detail="Dugaan fraud QRIS"
+            )
+
+    run = services.merchant_purge(schedule_id=schedule.pk, batch_size=1, on_progress=progress)
+    assert run.state == ErasureRun.State.STOPPED and "fraud QRIS" in run.stop_reason
+    assert run.rows_done == 1 and sum(sum(a.values()) for a in run.counts.values()) == 1
+
+    services.hold_lift(hold_id=placed["hold"].pk, actor=officer, reason="Penyelidikan selesai")
+    resumed = services.merchant_purge(schedule_id=schedule.pk)
+    assert resumed.state == ErasureRun.State.COMPLETED and resumed.pk != run.pk
+    assert Erasure(Scope.merchant(shop.pk)).count() == {}
+
+
+def test_reactivation_mid_purge_stops_it_at_the_next_batch(shop):
+    schedule = churn(shop, 31)
+    done = []
+
+    def progress(rows):
+        done.append(rows)
+        if len(done) == 2:
+            services.merchant_reactivate(merchant_id=shop.pk)
+
+    run = services.merchant_purge(schedule_id=schedule.pk, batch_size=1, on_progress=progress)
+    assert run.state == ErasureRun.State.STOPPED
+    assert "aktif kembali" in run.stop_reason
+    assert len(done) == 2
+    schedule.refresh_from_db()
+    assert schedule.state == PurgeSchedule.State.CANCELLED
+
+
+def test_a_claimed_purge_is_not_claimed_twice(shop):
+    schedule = churn(shop, 31)
+    PurgeSchedule.objects.filter(pk=schedule.pk).update(
+        state=PurgeSchedule.State.PURGING, claimed_by="other-worker", lease_until=timezone.now() + timedelta(minutes=5)
+    )
+    assert services.merchant_purge(schedule_id=schedule.pk) is None
+    assert LoyaltyCustomer.objects.filter(merchant=shop).count() == 3
+    # once the other worker's lease runs out (it died), the purge is taken over and finished
+    PurgeSchedule.objects.filter(pk=schedule.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    ErasureRun.objects.create(kind="merchant_purge", merchant=shop, merchant_ref=shop.pk, state="running", attempts=1)
+    run = services.merchant_purge(schedule_id=schedule.pk)
+    assert run.state == ErasureRun.State.COMPLETED and run.attempts == 2  # the dead worker's run, resumed
+
+
+def test_a_failure_is_recorded_and_an_officer_can_retry(shop, officer, monkeypatch, django_capture_on_commit_callbacks):
+    schedule = churn(shop, 31)
+    monkeypatch.setattr(Erasure, "_anonymise", lambda *a, **k: (_ for _ in ()).throw(ValueError("disk penuh")))
+    with pytest.raises(ValueError):
+        services.merchant_purge(schedule_id=schedule.pk)
+    failed = ErasureRun.objects.get(merchant_ref=shop.pk)
+    assert failed.state == ErasureRun.State.FAILED and "disk penuh" in failed.error
+    schedule.refresh_from_db()
+    assert schedule.state == PurgeSchedule.State.FAILED
+    assert not schedules_due(now=timezone.now()).exists()
+
+    monkeypatch.undo()
+    with django_capture_on_commit_callbacks(execute=True):
+        retry = services.purge_retry(run_id=failed.pk, actor=officer)
+    retry.refresh_from_db()
+    assert retry.retry_of == failed and retry.requested_by == officer
+    assert retry.state == ErasureRun.State.COMPLETED  # the queued task ran (in process here)
+    with pytest.raises(RetentionError):
+        services.purge_retry(run_id=retry.pk, actor=officer)
+
+
+# -- holds -------------------------------------------------------------------------------------
+
+
+def test_hold_validation_is_clear_and_changes_nothing(officer):
+    with pytest.raises(RetentionError, match="merchant atau subjek"):
+        services.hold_place(actor=officer, reason="fraud", detail="x")
+    with pytest.raises(RetentionError, match="telepon"):
+        services.hold_place(actor=officer, reason="fraud", detail="x", subject_phone="bukan nomor")
+    with pytest.raises(RetentionError, match="keterangan"):
+        services.hold_place(actor=officer, reason="fraud", detail="  ", subject_email="a@b.id")
+    assert not LegalHold.objects.exists()
+
+
+def test_hold_place_and_lift_are_recorded(officer):
+    hold = services.hold_place(
+        actor=officer, reason=LegalHold.Reason.DISPUTE, detail="Musyawarah 30 hari", subject_phone="0812-3456-7890"
+    )
+    assert hold.subject_phone == "+6281234567890" and hold.placed_by == officer and hold.is_active
+    with pytest.raises(RetentionError):
+        services.hold_lift(hold_id=hold.pk, actor=officer, reason="")
+    lifted = services.hold_lift(hold_id=hold.pk, actor=officer, reason="Sepakat")
+    assert not lifted.is_active and lifted.lifted_by == officer and lifted.lift_reason == "Sepakat"
+    assert [h.history_type for h in hold.history.order_by("history_date")] == ["+", "~"]
+    with pytest.raises(RetentionError, match="sudah dicabut"):
+        services.hold_lift(hold_id=hold.pk, actor=officer, reason="lagi")
+
+
+def test_an_ended_hold_no_longer_stops_anything(shop, officer):
+    hold = services.hold_place(
+        actor=officer, merchant_id=shop.pk, reason="fraud", detail="x",
+        ends_at=timezone.now() + timedelta(days=1),
+    )
+    churn(shop, 31)
+    assert not schedules_due(now=timezone.now()).exists()
+    assert schedules_due(now=hold.ends_at + timedelta(seconds=1)).exists()
+
+
+def test_a_subject_hold_refuses_a_subject_erasure(siti, officer):
+    services.hold_place(actor=officer, reason="fraud", detail="Laporan bank", subject_email="SITI.rahayu@gmail.com")
+    with pytest.raises(ErasureBlocked, match="Laporan bank"):
+        services.subject_erase(phone="081234567890", email="siti.rahayu@gmail.com")
+    assert LoyaltyCustomer.objects.filter(name="Siti Rahayu").count() == 3
+
+
+def test_a_merchant_hold_keeps_that_merchants_records_in_a_subject_erasure(siti, officer):
+    held = siti["shops"][1]
+    services.hold_place(actor=officer, merchant_id=held.pk, reason="dispute", detail="Sengketa di BANI")
+    run = services.subject_erase(phone="081234567890", actor=officer)
+    assert run.state == ErasureRun.State.COMPLETED
+    assert str(held.pk) in run.stop_reason
+    assert list(LoyaltyCustomer.objects.filter(name="Siti Rahayu").values_list("merchant", flat=True)) == [held.pk]
+    assert run.subject_hashes["phone"].startswith("h$") and "6281234567890" not in str(run.subject_hashes)
+
+
+def test_subject_erase_refuses_bad_input_clearly(db):
+    with pytest.raises(RetentionError, match="valid"):
+        services.subject_erase(email="bukan-email", phone="abc")
+
+
+# -- warnings -----------------------------------------------------------------------------------
+
+
+def test_warnings_go_out_14_and_3_days_before_in_the_merchants_language(db, django_capture_on_commit_callbacks):
+    now = timezone.now()
+    ida = MerchantFactory(preferred_language="id", owner_email="ida@warung.id")
+    eng = MerchantFactory(preferred_language="en", owner_email="owner@shop.sg", country_of_origin="SG")
+    for shop in (ida, eng):
+        services.merchant_churn(merchant_id=shop.pk, churned_at=now - timedelta(days=16, hours=1))  # 13.96 days left
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.purge_warnings_send(now=now) == 2
+    by_to = {m.to[0]: m for m in mail.outbox}
+    assert "akan dihapus" in by_to["ida@warung.id"].subject
+    assert "will be deleted" in by_to["owner@shop.sg"].subject
+    assert "10" in by_to["ida@warung.id"].body and "customer@junopos.com" in by_to["ida@warung.id"].body
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.purge_warnings_send(now=now + timedelta(days=1)) == 0  # not twice
+        assert services.purge_warnings_send(now=now + timedelta(days=11)) == 2  # the 3-day warning
+    assert len(mail.outbox) == 4
+
+
+@pytest.mark.parametrize("days_left, expected", [(15, 0), (14, 1), (13, 1)])
+def test_the_first_warning_boundary(db, days_left, expected, django_capture_on_commit_callbacks):
+    now = timezone.now()
+    shop = MerchantFactory()
+    services.merchant_churn(merchant_id=shop.pk, churned_at=now - timedelta(days=30 - days_left))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.purge_warnings_send(now=now) == expected
+
+
+def test_a_held_merchant_is_not_warned(shop, officer, django_capture_on_commit_callbacks):
+    churn(shop, 20)
+    services.hold_place(actor=officer, merchant_id=shop.pk, reason="fraud", detail="x")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.purge_warnings_send() == 0
+    assert mail.outbox == []
+
+
+# -- expiry of kept records ---------------------------------------------------------------------
+
+
+def test_tax_records_are_kept_to_the_end_of_the_tenth_financial_year():
+    rule = RetentionRule(period=10, unit="years", from_end_of_financial_year=True)
+    cutoff = services.retention_cutoff(rule, now=datetime(2026, 11, 25, 10, tzinfo=JAKARTA))
+    assert cutoff == datetime(2016, 1, 1, tzinfo=JAKARTA)
+    # on New Year's Day (Jakarta) another year expires
+    assert services.retention_cutoff(rule, now=datetime(2027, 1, 1, 0, 5, tzinfo=JAKARTA)) == datetime(
+        2017, 1, 1, tzinfo=JAKARTA
+    )
+
+
+def test_expiry_deletes_purged_kept_records_on_the_day_after_their_period(shop, django_capture_on_commit_callbacks):
+    schedule = churn(shop, 31)
+    services.merchant_purge(schedule_id=schedule.pk)
+    outlet = Outlet.objects.get(merchant=shop)
+    now = datetime(2026, 11, 25, 10, tzinfo=JAKARTA)
+    dates = {
+        "last_day": datetime(2015, 12, 31, 23, 59, tzinfo=JAKARTA),  # period over: goes
+        "first_day": datetime(2016, 1, 1, 0, 1, tzinfo=JAKARTA),  # still within: stays
+        "next": datetime(2016, 1, 2, tzinfo=JAKARTA),
+    }
+    sales = {k: SaleFactory(merchant=shop, outlet=outlet, sold_at=v) for k, v in dates.items()}
+    for sale in sales.values():
+        SaleLineFactory(sale=sale)
+        PaymentFactory(sale=sale)
+
+    plan = None
+    with django_capture_on_commit_callbacks(execute=True):
+        plan = services.purge_plan(now=now)
+    assert plan["expired"] == 1
+    assert not Sale.objects.filter(pk=sales["last_day"].pk).exists()
+    assert Sale.objects.filter(pk__in=[sales["first_day"].pk, sales["next"].pk]).count() == 2
+    run = ErasureRun.objects.get(kind=ErasureRun.Kind.RETENTION_EXPIRY)
+    assert run.rule.key == "tax-records" and run.state == "completed"
+    assert run.counts == {
+        "merchants_payment": {"deleted": 1}, "merchants_saleline": {"deleted": 1}, "merchants_sale": {"deleted": 1},
+    }
+
+
+def test_expiry_never_touches_active_merchants(shop):
+    old = SaleFactory(merchant=shop, outlet=Outlet.objects.get(merchant=shop), sold_at=timezone.now() - timedelta(days=4500))
+    services.purge_plan()
+    assert Sale.objects.filter(pk=old.pk).exists()
+
+
+# -- the daily plan -----------------------------------------------------------------------------
+
+
+def test_the_plan_queues_due_and_stalled_purges_only(django_capture_on_commit_callbacks):
+    due, early, held, stalled = (build_shop(customers=1, sales=1) for _ in range(4))
+    churn(due, 31)
+    churn(early, 10)
+    churn(held, 31)
+    LegalHold.objects.create(
+        merchant=held, reason="fraud", detail="x", placed_by=get_user_model().objects.create_user("dpo1")
+    )
+    s = churn(stalled, 40)
+    PurgeSchedule.objects.filter(pk=s.pk).update(state="purging", claimed_by="dead", lease_until=timezone.now() - timedelta(minutes=1))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        plan = services.purge_plan()
+    assert plan["due"] == 1 and plan["stalled"] == 1
+    states = dict(PurgeSchedule.objects.values_list("merchant_id", "state"))
+    assert states == {due.pk: "purged", early.pk: "scheduled", held.pk: "scheduled", stalled.pk: "purged"}
+
+
+def test_the_plan_costs_the_same_queries_whatever_the_number_of_merchants(django_assert_max_num_queries):
+    for _ in range(30):
+        shop = MerchantFactory()
+        services.merchant_churn(merchant_id=shop.pk, churned_at=timezone.now() - timedelta(days=5))
+    with django_assert_max_num_queries(8):
+        services.purge_plan()
