@@ -29,5 +29,6 @@ USER juno
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD ["python", "scripts/healthcheck.py", "http://127.0.0.1:8000/"]
-# gunicorn takes its number of workers from WEB_CONCURRENCY.
-CMD ["gunicorn", "junoprivacy.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+# gunicorn takes its number of workers from WEB_CONCURRENCY. No control socket: the
+# non-root user has no writable home for it.
+CMD ["gunicorn", "junoprivacy.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "--no-control-socket"]
