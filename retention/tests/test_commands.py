@@ -46,3 +46,50 @@ def test_datamap_table_is_readable_and_follows_rule_edits():
     assert "merchants_payment" in text and "card_masked" in text
     assert "UU KUP Pasal 28 (dikoreksi)" in text
     assert f"personal fields in {len(list(datamap))} tables" in text
+
+
+def test_churn_dry_run_purge_and_reactivate_from_the_shell(capsys):
+    from datetime import timedelta
+
+    from django.core.management.base import CommandError
+    from django.utils import timezone
+
+    from merchants.models import LoyaltyCustomer
+    from retention.models import ChurnEvent, ErasureRun, PurgeSchedule
+
+    from .conftest import build_shop, merchant_checksum
+
+    shop, early = build_shop(), build_shop()
+    at = (timezone.localtime() - timedelta(days=31)).strftime("%Y-%m-%dT%H:%M")
+    assert "purge due" in _run_cmd("merchant_churn", str(shop.pk), "--at", at)
+    assert ChurnEvent.objects.get(merchant=shop).source == "command"
+    _run_cmd("merchant_churn", str(early.pk))
+
+    before = merchant_checksum(shop.pk)
+    text = _run_cmd("purge_churned", "--dry-run")
+    assert "dry run (nothing changed)" in text and "merchants_loyaltycustomer" in text
+    assert f"merchant {early.pk}" not in text  # not due yet
+    assert merchant_checksum(shop.pk) == before
+
+    text = _run_cmd("purge_churned", "--merchant", str(shop.pk), "--batch-size", "2")
+    assert "completed" in text
+    assert not LoyaltyCustomer.objects.filter(merchant=shop).exists()
+    assert ErasureRun.objects.filter(merchant_ref=shop.pk, dry_run=False, state="completed").count() == 1
+    assert "row" in capsys.readouterr().err  # the progress bar
+
+    with pytest.raises(CommandError, match="already purged"):
+        _run_cmd("purge_churned", "--merchant", str(shop.pk))
+    with pytest.raises(CommandError, match="Belum jatuh tempo"):
+        _run_cmd("purge_churned", "--merchant", str(early.pk))
+    with pytest.raises(CommandError, match="tidak dapat dipulihkan"):
+        _run_cmd("merchant_reactivate", str(shop.pk))
+    assert "active again" in _run_cmd("merchant_reactivate", str(early.pk))
+    assert PurgeSchedule.objects.get(merchant=early).state == "cancelled"
+    with pytest.raises(CommandError, match="Not a date"):
+        _run_cmd("merchant_churn", str(early.pk), "--at", "kemarin")
+
+
+def _run_cmd(*args):
+    out = io.StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
