@@ -1,10 +1,11 @@
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 admin.site.site_header = "JUNO Privacy"
 admin.site.site_title = "JUNO Privacy"
-admin.site.index_title = "Kepatuhan data pribadi JUNOPOS"
+admin.site.index_title = _("Kepatuhan data pribadi JUNOPOS")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
