@@ -61,6 +61,37 @@ _services_ensure_binaries() {
     command -v redis-server >/dev/null 2>&1 || { juno_err "redis-server still missing"; return 1; }
 }
 
+# Stops the servers of earlier runs whose shell died without services_stop (killed with
+# SIGKILL, say): each run's directory names the shell that owns it.
+_services_reap_orphans() {
+    local parent="$1" d owner
+    for d in "$parent"/junoprivacy-services.*; do
+        [ -O "$d" ] && [ -f "$d/owner.pid" ] || continue
+        owner="$(cat "$d/owner.pid" 2>/dev/null || true)"
+        [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null || continue
+        juno_say "stopping the servers left by an earlier run that died ($d)"
+        _services_stop_dir "$d" "$(cat "$d/pg_bin" 2>/dev/null || true)"
+    done
+}
+
+_services_stop_dir() {
+    local dir="$1" pg_bin="$2" pid i
+    if [ -f "$dir/redis/redis.pid" ]; then
+        pid="$(cat "$dir/redis/redis.pid" 2>/dev/null || true)"
+        if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+            for i in $(seq 1 50); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+            done
+            kill -9 "$pid" 2>/dev/null || true
+        fi
+    fi
+    if [ -f "$dir/pg/data/postmaster.pid" ] && [ -n "$pg_bin" ]; then
+        _services_as_pg "$pg_bin/pg_ctl" -D "$dir/pg/data" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
+    fi
+    rm -rf "$dir" 2>/dev/null || true
+}
+
 services_start() {
     if [ -n "${_JUNO_SERVICES_DIR:-}" ] && [ -d "$_JUNO_SERVICES_DIR" ]; then
         return 0 # already running in this shell
@@ -72,10 +103,13 @@ services_start() {
         return 1
     fi
 
-    local pg_bin dir pg_port redis_port
+    local pg_bin dir pg_port redis_port parent="${JUNO_SERVICES_TMPDIR:-${TMPDIR:-/tmp}}"
     pg_bin="$(_services_pg_bin)"
-    dir="$(mktemp -d "${JUNO_SERVICES_TMPDIR:-${TMPDIR:-/tmp}}/junoprivacy-services.XXXXXX")" || return 1
+    _services_reap_orphans "$parent"
+    dir="$(mktemp -d "$parent/junoprivacy-services.XXXXXX")" || return 1
     chmod 755 "$dir"
+    echo "$$" >"$dir/owner.pid"
+    echo "$pg_bin" >"$dir/pg_bin"
     _JUNO_SERVICES_DIR="$dir"
     _JUNO_PG_BIN="$pg_bin"
     export _JUNO_SERVICES_DIR _JUNO_PG_BIN
@@ -102,7 +136,7 @@ services_start() {
     fi
     local i
     for i in $(seq 1 100); do
-        "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" && break
+        "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres && break
         sleep 0.1
     done
     if ! "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres junoprivacy; then
@@ -149,23 +183,7 @@ services_stop() {
     fi
     if [ -d "$dir" ]; then
         juno_say "stopping PostgreSQL and Redis"
-        if [ -f "$dir/redis/redis.pid" ]; then
-            local pid
-            pid="$(cat "$dir/redis/redis.pid" 2>/dev/null || true)"
-            if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
-                local i
-                for i in $(seq 1 50); do
-                    kill -0 "$pid" 2>/dev/null || break
-                    sleep 0.1
-                done
-                kill -9 "$pid" 2>/dev/null || true
-            fi
-        fi
-        if [ -f "$dir/pg/data/postmaster.pid" ] && [ -n "${_JUNO_PG_BIN:-}" ]; then
-            _services_as_pg "$_JUNO_PG_BIN/pg_ctl" -D "$dir/pg/data" -m immediate -w -t 30 stop \
-                >/dev/null 2>&1 || true
-        fi
-        rm -rf "$dir"
+        _services_stop_dir "$dir" "${_JUNO_PG_BIN:-}"
     fi
     unset _JUNO_SERVICES_DIR _JUNO_PG_BIN _JUNO_REDIS_PORT DATABASE_URL REDIS_URL
     return "$status"
