@@ -9,7 +9,8 @@
 #
 # Both servers listen on 127.0.0.1 on free ports, keep everything in one temporary directory
 # and are configured for speed, not durability (fsync off, no Redis persistence): their data
-# is thrown away by services_stop. Uses Debian's binaries (/usr/lib/postgresql/*/bin,
+# is thrown away by services_stop. A run killed outright (SIGKILL: no trap runs) leaves its
+# servers behind; the next services_start stops them. Uses Debian's binaries (/usr/lib/postgresql/*/bin,
 # redis-server), installing the packages when they are missing and we are root.
 # Environment knobs: PG_BIN (a PostgreSQL bin directory), JUNO_SERVICES_TMPDIR (parent of the
 # temporary directory).
