@@ -124,3 +124,18 @@ def test_compliance_officer_cannot_change_a_retention_rule(client):
     change = reverse("admin:retention_retentionrule_change", args=[rule.pk])
     assert client.get(change).status_code == 200
     assert client.post(change, {"period": "1"}).status_code == 403
+
+
+def test_compliance_officer_reads_the_governed_data_without_changing_it(client):
+    from merchants.tests.factories import MerchantFactory, SaleFactory
+
+    client.force_login(_member("Compliance officer", "officer"))
+    merchant = MerchantFactory()
+    sale = SaleFactory(merchant=merchant)
+    change = reverse("admin:merchants_merchant_change", args=[merchant.pk])
+    page = client.get(change)
+    assert page.status_code == 200
+    assert page.context["has_change_permission"] is False
+    assert client.get(reverse("admin:merchants_sale_change", args=[sale.pk])).status_code == 200
+    assert client.get(reverse("admin:merchants_merchant_history", args=[merchant.pk])).status_code == 200
+    assert client.post(change, {"business_name": "Diubah"}).status_code == 403
