@@ -8,10 +8,11 @@ admin.site.site_title = "JUNO Privacy"
 admin.site.index_title = _("Kepatuhan data pribadi JUNOPOS")
 
 urlpatterns = [
-    path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+# The admin is in the language patterns too: /admin/ in Indonesian, /en/admin/ in English.
 urlpatterns += i18n_patterns(
+    path("admin/", admin.site.urls),
     path("", include("requests_portal.urls")),
     prefix_default_language=False,
 )

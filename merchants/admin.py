@@ -95,7 +95,9 @@ class MerchantAdmin(GovernedDataAdmin, SimpleHistoryAdmin):
     email_fields = ("owner_email",)
     phone_fields = ("owner_phone_e164",)
     ordering = ("business_name",)
-    readonly_fields = ("owner_phone_e164", "created_at", "related_records")
+    # Churn is a retention event (it schedules the purge): it is recorded through the purge
+    # schedules in the retention admin, never typed into this form.
+    readonly_fields = ("owner_phone_e164", "churned_at", "created_at", "related_records")
     fieldsets = (
         (_("Usaha"), {"fields": ("business_name", "business_type", "tax_number", "office_address", "billing_address")}),
         (

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -133,16 +133,16 @@ def _locked_merchant(merchant_id: int) -> Merchant:
 # -- legal holds ----------------------------------------------------------------------------
 
 
-def hold_place(
+def hold_validate(
     *,
-    actor,
     reason: str,
     detail: str,
     merchant_id: int | None = None,
     subject_email: str = "",
     subject_phone: str = "",
     ends_at: datetime | None = None,
-) -> LegalHold:
+) -> dict:
+    """Check a hold before it is placed; returns its normalised fields or raises RetentionError."""
     email = normalize_email(subject_email) or ""
     if subject_email and not email:
         raise RetentionError(_("Alamat e-mail subjek tidak valid."))
@@ -153,12 +153,21 @@ def hold_place(
         raise RetentionError(_("Penahanan harus mencakup merchant atau subjek data (e-mail atau telepon)."))
     if not detail or not detail.strip():
         raise RetentionError(_("Tuliskan keterangan penahanan (mis. nomor surat)."))
+    if reason not in LegalHold.Reason.values:
+        raise RetentionError(_("Pilih alasan penahanan."))
     if ends_at is not None and ends_at <= timezone.now():
         raise RetentionError(_("Tanggal berakhir harus di masa depan."))
-    hold = LegalHold(
-        merchant_id=merchant_id, subject_email=email, subject_phone=phone, reason=reason,
-        detail=detail.strip(), placed_by=actor, ends_at=ends_at,
-    )
+    if merchant_id and not Merchant.objects.filter(pk=merchant_id).exists():
+        raise RetentionError(_("Merchant %(id)s tidak ditemukan.") % {"id": merchant_id})
+    return {
+        "merchant_id": merchant_id or None, "subject_email": email, "subject_phone": phone, "reason": reason,
+        "detail": detail.strip(), "ends_at": ends_at,
+    }
+
+
+def hold_place(*, actor, **fields) -> LegalHold:
+    """Place a legal hold: every erasure it covers stops until it is lifted or ends."""
+    hold = LegalHold(placed_by=actor, **hold_validate(**fields))
     try:
         hold.full_clean()
     except ValidationError as exc:
@@ -299,6 +308,11 @@ def merchant_purge(
     try:
         result = engine.run()
     except TRANSIENT_DB_ERRORS:
+        # The error may be the server ending the connection; Django keeps the dead one until the
+        # task ends, so drop it here, or the release fails too and the task's retry finds the
+        # lease still ours and gives up (not claimed), leaving the purge to the next daily plan.
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
         PurgeSchedule.objects.filter(pk=schedule_id, claimed_by=token).update(lease_until=timezone.now())
         raise
     except Exception as exc:
