@@ -100,7 +100,8 @@ class Command(BaseCommand):
             f"{result.staff} staff, {result.bank_accounts} bank accounts, {result.customers:,} loyalty customers, "
             f"{result.sessions:,} device sessions, {result.sales:,} sales, {result.lines:,} lines, "
             f"{result.payments:,} payments ({result.rows:,} rows, {rate:,.0f} rows/s; "
-            f"bulk load {bulk_rows:,} rows in {result.bulk_seconds:.1f} s, {bulk_rate:,.0f} rows/s)."
+            f"bulk load {bulk_rows:,} rows in {result.bulk_seconds:.1f} s, {bulk_rate:,.0f} rows/s, "
+            f"{result.method})."
         ))
         for state in ("active", "recently", "long ago"):
             names = result.churn.get(state, [])
