@@ -119,7 +119,9 @@ def test_dry_run_and_reactivate_actions(officer_client):
     assert PurgeSchedule.objects.get().state == "cancelled"
 
 
-def test_runs_show_progress_and_failed_runs_are_retried_by_the_dpo(dpo_client, officer_client, monkeypatch, django_assert_num_queries):
+def test_runs_show_progress_and_failed_runs_are_retried_by_the_dpo(
+    dpo_client, officer_client, monkeypatch, django_assert_num_queries, django_capture_on_commit_callbacks
+):
     from retention.engine import Erasure
 
     shops = [build_shop(customers=1, sales=1) for _ in range(3)]
@@ -148,7 +150,8 @@ def test_runs_show_progress_and_failed_runs_are_retried_by_the_dpo(dpo_client, o
     assert PurgeSchedule.objects.get(pk=schedules[1].pk).state == "failed"
     dpo_client.post(url, {"action": "retry", "_selected_action": [run.pk]})
     assert PurgeSchedule.objects.get(pk=schedules[1].pk).state == "failed"
-    dpo_client.post(url, {"action": "retry", "_selected_action": [run.pk], "confirmed": "yes"})
+    with django_capture_on_commit_callbacks(execute=True):  # the queued purge runs in process here
+        dpo_client.post(url, {"action": "retry", "_selected_action": [run.pk], "confirmed": "yes"})
     assert PurgeSchedule.objects.get(pk=schedules[1].pk).state == "purged"
     assert ErasureRun.objects.get(retry_of=run).state == "completed"
 
