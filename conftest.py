@@ -14,6 +14,16 @@ def pytest_configure(config):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    # A request through the test client leaves its language active in the thread.
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _plain_http_and_static(settings, tmp_path):
     # The test client speaks plain HTTP and no collectstatic has run.
     settings.SECURE_SSL_REDIRECT = False

@@ -36,7 +36,9 @@ def test_compliance_officer_views_merchants_rules_and_schedules():
     assert _app_perms("merchants", "view") <= perms
     assert {"retention.view_retentionrule", "retention.view_historicalretentionrule"} <= perms
     assert _app_perms("django_celery_beat", "view") <= perms
-    assert all(p.split(".")[1].startswith("view_") for p in perms), sorted(perms)
+    # beyond viewing: placing legal holds and recording churn or reactivation (0002)
+    changes = {p for p in perms if not p.split(".")[1].startswith("view_")}
+    assert changes == {"retention.add_legalhold", "retention.change_purgeschedule"}, sorted(perms)
     assert not any(p.startswith("auth.") for p in perms)
 
 
@@ -45,6 +47,8 @@ def test_data_protection_officer_also_corrects_rules_and_plans_tasks():
     dpo = _perms("Data protection officer")
     assert dpo - officer == {
         "retention.change_retentionrule",
+        "retention.change_legalhold",  # lifting a hold: the second pair of eyes
+        "retention.change_erasurerun",  # retrying a failed purge
         "django_celery_beat.add_periodictask",
         "django_celery_beat.change_periodictask",
     }
