@@ -259,6 +259,23 @@ def merchant_purge(
     )
     if not claimed:
         return None
+    try:
+        return _purge_claimed(
+            schedule_id=schedule_id, token=token, lease=lease, batch_size=batch_size, on_progress=on_progress
+        )
+    except TRANSIENT_DB_ERRORS:
+        # The error may be the server ending the connection; Django keeps the dead one until the
+        # task ends, so drop it here, or the release fails too and the task's retry finds the
+        # lease still ours and gives up (not claimed), leaving the purge to the next daily plan.
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
+        PurgeSchedule.objects.filter(pk=schedule_id, claimed_by=token).update(lease_until=timezone.now())
+        raise
+
+
+def _purge_claimed(*, schedule_id: int, token: str, lease: timedelta, batch_size, on_progress) -> ErasureRun:
+    """The purge once this worker holds the schedule's lease (see merchant_purge)."""
+    now = timezone.now()
     schedule = PurgeSchedule.objects.select_related("merchant", "rule").get(pk=schedule_id)
     merchant = schedule.merchant
     run = (
@@ -308,13 +325,7 @@ def merchant_purge(
     try:
         result = engine.run()
     except TRANSIENT_DB_ERRORS:
-        # The error may be the server ending the connection; Django keeps the dead one until the
-        # task ends, so drop it here, or the release fails too and the task's retry finds the
-        # lease still ours and gives up (not claimed), leaving the purge to the next daily plan.
-        if not connection.in_atomic_block:
-            connection.close_if_unusable_or_obsolete()
-        PurgeSchedule.objects.filter(pk=schedule_id, claimed_by=token).update(lease_until=timezone.now())
-        raise
+        raise  # merchant_purge releases the lease for the task's retry
     except Exception as exc:
         logger.exception("purge of merchant %s failed", merchant.pk)
         ErasureRun.objects.filter(pk=run.pk).update(

@@ -386,3 +386,18 @@ def test_the_plan_costs_the_same_queries_whatever_the_number_of_merchants(django
         services.merchant_churn(merchant_id=shop.pk, churned_at=timezone.now() - timedelta(days=5))
     with django_assert_max_num_queries(8):
         services.purge_plan()
+
+
+def test_a_transient_error_before_the_first_batch_releases_the_lease_for_the_retry(shop, monkeypatch):
+    from django.db import OperationalError
+
+    schedule = churn(shop, 31)
+    real_count = Erasure.count
+    monkeypatch.setattr(Erasure, "count", lambda self: (_ for _ in ()).throw(OperationalError("server closed")))
+    with pytest.raises(OperationalError):
+        services.merchant_purge(schedule_id=schedule.pk)
+    schedule.refresh_from_db()
+    assert schedule.state == PurgeSchedule.State.PURGING and schedule.lease_until <= timezone.now()
+    monkeypatch.setattr(Erasure, "count", real_count)
+    run = services.merchant_purge(schedule_id=schedule.pk)  # what the task's retry does
+    assert run.state == ErasureRun.State.COMPLETED
