@@ -183,7 +183,8 @@ def baseline(cursor, connection, *, merchants: int, sales: int, lines: int, paym
                    line_total)
                SELECT 1 + (sale_id - 1) / %(s)s, sale_id, 'Kopi susu gula aren', 'KOP-001', 1 + g %% 3, 22000,
                    22000 * (1 + g %% 3)
-               FROM (SELECT g, 1 + ((g - 1) * %(sales)s) / %(n)s AS sale_id FROM generate_series(1::bigint, %(n)s) g) x""",
+               FROM (SELECT g, 1 + ((g - 1) * %(sales)s) / %(n)s AS sale_id
+                     FROM generate_series(1::bigint, %(n)s) g) x""",
             {"s": per_merchant, "sales": sales, "n": lines},
         ),
         "merchants_payment": (

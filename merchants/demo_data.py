@@ -10,6 +10,11 @@ Used by `manage.py seed_demo`. Two layers:
   chunks, and written with PostgreSQL's COPY (psycopg 3) or, on other databases, with
   `bulk_create`. Faker is called only to fill the pools, never per row.
 
+Primary keys: sales, payments and loyalty customers get explicit ids from a range reserved
+up front on their sequences (`setval(seq, nextval(seq) + n - 1)`; max(id) + 1 elsewhere),
+since lines, payments and sales point at them before anything is written; lines and device
+sessions, which nothing points at, take theirs from the identity column's default.
+
 Audit history: every seeded row of a table that has history gets its one "+" history row,
 as if it had been created through the app, because erasure must reach the history tables
 and the demo should give it rows to reach there. The small path gets them from the services
@@ -274,7 +279,8 @@ class Pools:
 def nik(rng: random.Random, region: str, birth: date, gender: str) -> str:
     """A well-formed NIK: region, district, birth date (day + 40 for women), serial."""
     day = birth.day + (40 if gender == "F" else 0)
-    return f"{region}{rng.randrange(1, 40):02d}{day:02d}{birth.month:02d}{birth.year % 100:02d}{rng.randrange(1, 10000):04d}"
+    district, serial = rng.randrange(1, 40), rng.randrange(1, 10000)
+    return f"{region}{district:02d}{day:02d}{birth.month:02d}{birth.year % 100:02d}{serial:04d}"
 
 
 def npwp(rng: random.Random) -> str:
@@ -765,7 +771,8 @@ class DemoSeeder:
 
         specs = {
             a.index: [{"customer": s_a}, {"customer": s_a, **receipt(email="siti.rahayu@gmail.com")},
-                      {"customer": b_a, **receipt(phone=bf["local"])}, receipt(email=DEWI.email, phone=df["local_dashed"])],
+                      {"customer": b_a, **receipt(phone=bf["local"])},
+                      receipt(email=DEWI.email, phone=df["local_dashed"])],
             b.index: [{"customer": s_b, **receipt(phone=sf["country"])}, {"cashier": (0, b.siti_staff)},
                       receipt(phone=bf["country"])],
             c.index: [{"customer": s_c, **receipt(email="SITI.RAHAYU@GMAIL.COM")}, receipt(phone=df["plus"])],
@@ -952,7 +959,8 @@ class DemoSeeder:
             day = days[k]
             started = datetime(day.year, day.month, day.day, tzinfo=JAKARTA) + timedelta(
                 seconds=rng.randrange(6 * 3600, 23 * 3600))
-            version = APP_VERSIONS[min(len(APP_VERSIONS) - 1, (day - (self.as_of - timedelta(days=730))).days * len(APP_VERSIONS) // 731)]
+            age = (day - (self.as_of - timedelta(days=730))).days  # newer app versions over time
+            version = APP_VERSIONS[min(len(APP_VERSIONS) - 1, age * len(APP_VERSIONS) // 731)]
             if rng.random() < 0.1:
                 ip = f"2001:448a:{rng.randrange(0x10000):x}:{rng.randrange(0x10000):x}::{rng.randrange(1, 0x10000):x}"
             else:

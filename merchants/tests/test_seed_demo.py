@@ -48,7 +48,9 @@ def checksum() -> str:
             "billing_address", "plan", "subscription_started_at", "churned_at", "preferred_language",
             "country_of_origin",
         ),
-        Outlet.objects.order_by(m, "name", "address").values_list(m, "name", "address", "city", "latitude", "longitude"),
+        Outlet.objects.order_by(m, "name", "address").values_list(
+            m, "name", "address", "city", "latitude", "longitude"
+        ),
         StaffUser.objects.order_by(m, "username").values_list(
             m, "username", "name", "email", "phone", "phone_e164", "job_title", "authorisation_level", "outlet__name",
             "password_hash", "is_active",
