@@ -8,7 +8,7 @@ Safety design
   anonymised while its sale still identifies the subject, and no row is deleted while a kept
   row still points to it (a nullable reference is cleared first: that is an anonymisation of
   the referring row, counted as such).
-- Batches of BATCH_SIZE primary keys, walked in key order (keyset, not OFFSET), each batch
+- Batches of ERASURE_BATCH_SIZE primary keys, walked in key order (keyset, not OFFSET), each batch
   one transaction in which the caller also records counts and progress (`on_batch`), so a
   kill loses only the batch in flight, which rolls back. Only one batch of keys is in memory.
 - Re-runnable at any point: every step selects only rows that still need it (deleted rows
@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
@@ -41,7 +42,6 @@ from .pseudonyms import is_pseudonym, pseudonym
 from .registry import DataMap, FieldErasure, FindBy, ModelMap, RowErasure, datamap
 from .selectors import identifier_condition, subject_querysets
 
-BATCH_SIZE = 2000
 MASK = "[dihapus]"
 
 DELETED = "deleted"
@@ -118,13 +118,14 @@ class Erasure:
         scope: Scope,
         *,
         registry: DataMap = datamap,
-        batch_size: int = BATCH_SIZE,
+        batch_size: int | None = None,
         should_proceed: Callable[[], str | None] | None = None,
         on_batch: Callable[[Counts, int], None] | None = None,
     ):
         self.scope = scope
         self.registry = registry
-        self.batch_size = batch_size
+        # Rows per batch, each batch one transaction: settings.ERASURE_BATCH_SIZE unless given.
+        self.batch_size = batch_size or settings.ERASURE_BATCH_SIZE
         # Returns None to go on, or the reason to stop.
         # on_batch(counts, rows) runs inside each batch's transaction; rows = rows changed.
         self.should_proceed = should_proceed or (lambda: None)
@@ -311,6 +312,9 @@ class Erasure:
             ids = list(page.values_list("pk", flat=True)[: self.batch_size])
             if not ids:
                 return None
+            # The batch as a key range of the scope's own query: one index range scan on
+            # (merchant, id) rather than a list of batch_size literals to send, parse and probe.
+            in_batch = rows.filter(pk__gte=ids[0], pk__lte=ids[-1])
             batch: Counts = {}
             with transaction.atomic():
                 if action == RowErasure.DELETE:
@@ -319,7 +323,7 @@ class Erasure:
                     _add(batch, entry.db_table, DELETED, self._delete(entry.model, ids))
                 else:
                     self._erase_history_of(entry, action, ids, batch)
-                    _add(batch, entry.db_table, ANONYMISED, self._anonymise(entry, entry.model, ids))
+                    _add(batch, entry.db_table, ANONYMISED, self._anonymise(entry, entry.model, ids, queryset=in_batch))
                 self.on_batch(batch, _total(batch))
             for table, actions in batch.items():
                 for a, n in actions.items():
@@ -387,7 +391,7 @@ class Erasure:
             cursor.execute(f"DELETE FROM {table} WHERE {column} IN ({', '.join(['%s'] * len(ids))})", ids)
             return cursor.rowcount
 
-    def _anonymise(self, entry: ModelMap, model, ids: list, *, pk: str = "pk") -> int:
+    def _anonymise(self, entry: ModelMap, model, ids: list, *, pk: str = "pk", queryset=None) -> int:
         if not ids:
             return 0
         values: dict[str, object] = {}
@@ -414,5 +418,6 @@ class Erasure:
                 if changes:
                     manager.filter(**{pk: row[0]}).update(**changes)
         if values:
-            return manager.filter(**{f"{pk}__in": ids}).update(**values)
+            target = queryset if queryset is not None else manager.filter(**{f"{pk}__in": ids})
+            return target.update(**values)
         return len(ids)

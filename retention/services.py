@@ -319,7 +319,7 @@ def _purge_claimed(*, schedule_id: int, token: str, lease: timedelta, batch_size
             on_progress(rows)
 
     engine = Erasure(
-        Scope.merchant(merchant.pk), batch_size=batch_size or settings.ERASURE_BATCH_SIZE,
+        Scope.merchant(merchant.pk), batch_size=batch_size,
         should_proceed=should_proceed, on_batch=on_batch,
     )
     try:
