@@ -33,6 +33,9 @@ def _plain_http_and_static(settings, tmp_path):
     }
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.MEDIA_ROOT = tmp_path / "media"
+    # WhiteNoise warns when STATIC_ROOT does not exist; no collectstatic runs in tests.
+    (tmp_path / "static").mkdir()
+    settings.STATIC_ROOT = tmp_path / "static"
 
 
 @pytest.fixture(autouse=True)

@@ -46,8 +46,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-INNER_MARKER = "JUNO_BENCH_PURGE_INNER"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bootstrap import ROOT, inside_services, reexec_inside_services  # noqa: E402
+
 
 MB = 1024 * 1024
 THROUGHPUT_TARGET = 0.5  # engine rows/s at least half the raw-SQL baseline's
@@ -55,29 +56,6 @@ MEMORY_TARGET_MB = 20  # peak memory may grow at most this much from small to la
 
 
 # -- the one command: venv, servers, migrations, then this file again inside them ------------
-
-BOOTSTRAP = r"""
-set -euo pipefail
-cd "$JUNO_ROOT"
-source scripts/setup-env.sh
-setup_env dev
-source scripts/services.sh
-trap services_stop EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-services_start
-juno_say "migrating"
-"$JUNO_PY" manage.py migrate --noinput -v0
-status=0
-JUNO_BENCH_PURGE_INNER=1 "$JUNO_PY" bench/purge.py "$@" || status=$?
-exit "$status"
-"""
-
-
-def bootstrap(argv: list[str]) -> None:
-    env = dict(os.environ, JUNO_ROOT=str(ROOT))
-    os.execvpe("bash", ["bash", "-c", BOOTSTRAP, "bench/purge.py", *argv], env)
-
 
 # -- sizes -----------------------------------------------------------------------------------
 
@@ -838,8 +816,8 @@ def main(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
 
-    if not os.environ.get(INNER_MARKER):
-        bootstrap(argv)  # does not return
+    if not inside_services():
+        reexec_inside_services("bench/purge.py", argv)  # does not return
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "junoprivacy.settings")
     import django

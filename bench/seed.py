@@ -41,32 +41,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-INNER_MARKER = "JUNO_BENCH_SEED_INNER"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bootstrap import ROOT, inside_services, reexec_inside_services  # noqa: E402
+
 TARGET_SECONDS = 180  # one million sales with their lines and payments, on two cores
-
-BOOTSTRAP = r"""
-set -euo pipefail
-cd "$JUNO_ROOT"
-source scripts/setup-env.sh
-setup_env dev
-source scripts/services.sh
-trap services_stop EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-services_start
-juno_say "migrating"
-"$JUNO_PY" manage.py migrate --noinput -v0
-status=0
-JUNO_BENCH_SEED_INNER=1 "$JUNO_PY" bench/seed.py "$@" || status=$?
-exit "$status"
-"""
-
-
-def bootstrap(argv: list[str]) -> None:
-    env = dict(os.environ, JUNO_ROOT=str(ROOT))
-    os.execvpe("bash", ["bash", "-c", BOOTSTRAP, "bench/seed.py", *argv], env)
-
 
 BULK_TABLES = ("merchants_devicesession", "merchants_sale", "merchants_saleline", "merchants_payment")
 
@@ -218,8 +196,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--strict", action="store_true", help="exit 1 when seed_demo misses the time target")
     args = parser.parse_args(argv)
 
-    if not os.environ.get(INNER_MARKER):
-        bootstrap(argv)  # does not return
+    if not inside_services():
+        reexec_inside_services("bench/seed.py", argv)  # does not return
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "junoprivacy.settings")
     import django
