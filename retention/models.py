@@ -133,6 +133,7 @@ class ChurnEvent(models.Model):
         JUNOPOS = "junopos", _("JUNOPOS")
         ADMIN = "admin", _("admin")
         COMMAND = "command", _("perintah")
+        DETECTED = "detected", _("terdeteksi oleh rencana harian")
 
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(_("jenis"), max_length=16, choices=Kind.choices)

@@ -169,10 +169,29 @@ def schedules_due(*, now) -> QuerySet:
 
     active_hold = LegalHold.objects.filter(LegalHold.active_q(now), merchant_id=OuterRef("merchant_id"))
     return (
-        PurgeSchedule.objects.filter(state=PurgeSchedule.State.SCHEDULED, due_at__lte=now)
+        PurgeSchedule.objects.filter(
+            state=PurgeSchedule.State.SCHEDULED, due_at__lte=now, merchant__churned_at__isnull=False
+        )
         .exclude(Exists(active_hold))
         .order_by("due_at")
     )
+
+
+def churn_unscheduled(*, now) -> QuerySet:
+    """Merchants whose churn date was set where the portal did not see it (in JUNOPOS's own
+    tables, or by an import) and that have no purge schedule yet."""
+    from .models import PurgeSchedule
+
+    return Merchant.objects.filter(churned_at__isnull=False, churned_at__lte=now).exclude(
+        Exists(PurgeSchedule.objects.filter(merchant_id=OuterRef("pk")))
+    )
+
+
+def reactivated_unnoticed() -> QuerySet:
+    """Scheduled purges whose merchant's churn date was cleared where the portal did not see it."""
+    from .models import PurgeSchedule
+
+    return PurgeSchedule.objects.filter(state=PurgeSchedule.State.SCHEDULED, merchant__churned_at__isnull=True)
 
 
 def schedules_stalled(*, now) -> QuerySet:

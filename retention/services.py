@@ -31,7 +31,7 @@ from .pseudonyms import pseudonym
 from .registry import DataMap, datamap
 from .selectors import (
     expiring_entries, held_merchant_ids, holds_for_merchant, holds_for_subject, merchants_with_expired_records,
-    schedules_due, schedules_stalled,
+    churn_unscheduled, reactivated_unnoticed, schedules_due, schedules_stalled,
 )
 
 logger = logging.getLogger(__name__)
@@ -68,9 +68,14 @@ def retention_cutoff(rule: RetentionRule, *, now: datetime) -> datetime:
 
 
 def merchant_churn(
-    *, merchant_id: int, churned_at: datetime | None = None, source: str = ChurnEvent.Source.JUNOPOS, actor=None
+    *, merchant_id: int, churned_at: datetime | None = None, source: str = ChurnEvent.Source.JUNOPOS, actor=None,
+    due_not_before: datetime | None = None,
 ) -> PurgeSchedule:
-    """JUNOPOS (or an officer) says the merchant's subscription ended: schedule its purge."""
+    """JUNOPOS (or an officer) says the merchant's subscription ended: schedule its purge.
+
+    `due_not_before` pushes the due date out when the portal learns of a churn late, so that
+    the merchant still gets the warnings the policy promises.
+    """
     churned_at = churned_at or timezone.now()
     with transaction.atomic():
         merchant = _locked_merchant(merchant_id)
@@ -80,8 +85,9 @@ def merchant_churn(
         if merchant.churned_at and schedule and schedule.state == PurgeSchedule.State.SCHEDULED:
             return schedule  # already known: JUNOPOS may report twice
         rule = RetentionRule.objects.get(key=CHURN_RULE)
-        merchant.churned_at = churned_at
-        merchant.save(update_fields=["churned_at"])  # leaves its row in the merchant's history
+        if merchant.churned_at != churned_at:
+            merchant.churned_at = churned_at
+            merchant.save(update_fields=["churned_at"])  # leaves its row in the merchant's history
         ChurnEvent.objects.create(
             merchant=merchant, kind=ChurnEvent.Kind.CHURNED, at=churned_at, source=source, actor=actor
         )
@@ -90,7 +96,7 @@ def merchant_churn(
             defaults={
                 "rule": rule,
                 "churned_at": churned_at,
-                "due_at": churned_at + _period(rule),
+                "due_at": max(churned_at + _period(rule), due_not_before or churned_at),
                 "state": PurgeSchedule.State.SCHEDULED,
                 "warnings_sent": {},
                 "lease_until": None,
@@ -348,12 +354,17 @@ def _purge_claimed(*, schedule_id: int, token: str, lease: timedelta, batch_size
             ErasureRun.objects.filter(pk=run.pk).update(
                 state=ErasureRun.State.STOPPED, finished_at=finished, stop_reason=result.stopped_reason
             )
-            # Cancelled stays cancelled; a held merchant goes back to the queue, where the
-            # planner skips it until the hold is lifted.
-            PurgeSchedule.objects.filter(pk=schedule_id, claimed_by=token).exclude(
-                state=PurgeSchedule.State.CANCELLED
-            ).update(state=PurgeSchedule.State.SCHEDULED, lease_until=None, claimed_by="")
-            PurgeSchedule.objects.filter(pk=schedule_id, claimed_by=token).update(lease_until=None, claimed_by="")
+            # A merchant that came back is cancelled; a held one goes back to the queue, where
+            # the planner skips it until the hold is lifted.
+            back = Merchant.objects.filter(pk=merchant.pk, churned_at__isnull=True).exists()
+            mine = PurgeSchedule.objects.filter(pk=schedule_id, claimed_by=token)
+            if back:
+                mine.update(state=PurgeSchedule.State.CANCELLED, lease_until=None, claimed_by="")
+            else:
+                mine.exclude(state=PurgeSchedule.State.CANCELLED).update(
+                    state=PurgeSchedule.State.SCHEDULED, lease_until=None, claimed_by=""
+                )
+                mine.update(lease_until=None, claimed_by="")
     run.refresh_from_db()
     return run
 
@@ -562,9 +573,41 @@ def _send_purge_warning(schedule: PurgeSchedule, days: int) -> None:
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [merchant.owner_email])
 
 
-def purge_plan(*, now: datetime | None = None) -> dict[str, int]:
-    """The daily plan: warn, queue one purge per due merchant, re-queue stalled ones, expire."""
+def churn_detect(*, now: datetime | None = None) -> dict[str, int]:
+    """Notice churn and reactivation recorded outside the portal (JUNOPOS's own tables).
+
+    A merchant with a churn date and no schedule is scheduled from that date; a scheduled
+    purge whose merchant no longer has a churn date is cancelled. Both leave a churn event.
+    """
     now = now or timezone.now()
+    rule = RetentionRule.objects.get(key=CHURN_RULE)
+    # Learnt late: the first warning still goes out before the purge.
+    not_before = now + timedelta(days=max(rule.warnings, default=0))
+    churned = 0
+    for merchant_id, churned_at in churn_unscheduled(now=now).values_list("pk", "churned_at").iterator():
+        merchant_churn(
+            merchant_id=merchant_id, churned_at=churned_at, source=ChurnEvent.Source.DETECTED, due_not_before=not_before
+        )
+        churned += 1
+    reactivated = 0
+    for schedule_id, merchant_id in reactivated_unnoticed().values_list("pk", "merchant_id").iterator():
+        with transaction.atomic():
+            schedule = PurgeSchedule.objects.select_for_update().get(pk=schedule_id)
+            if schedule.state != PurgeSchedule.State.SCHEDULED:
+                continue
+            schedule.state = PurgeSchedule.State.CANCELLED
+            schedule.save(update_fields=["state", "updated_at"])
+            ChurnEvent.objects.create(
+                merchant_id=merchant_id, kind=ChurnEvent.Kind.REACTIVATED, at=now, source=ChurnEvent.Source.DETECTED
+            )
+        reactivated += 1
+    return {"churned": churned, "reactivated": reactivated}
+
+
+def purge_plan(*, now: datetime | None = None) -> dict[str, int]:
+    """The daily plan: notice churn, warn, queue one purge per due merchant, re-queue stalled ones, expire."""
+    now = now or timezone.now()
+    detected = churn_detect(now=now)
     warned = purge_warnings_send(now=now)
     due = list(schedules_due(now=now).values_list("pk", flat=True))
     stalled = list(schedules_stalled(now=now).values_list("pk", flat=True))
@@ -579,4 +622,7 @@ def purge_plan(*, now: datetime | None = None) -> dict[str, int]:
             _enqueue_expiry(merchant_id)
 
     transaction.on_commit(enqueue)
-    return {"warned": warned, "due": len(due), "stalled": len(stalled), "expired": len(expired)}
+    return {
+        "detected_churn": detected["churned"], "detected_reactivation": detected["reactivated"],
+        "warned": warned, "due": len(due), "stalled": len(stalled), "expired": len(expired),
+    }

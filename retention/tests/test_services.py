@@ -384,7 +384,9 @@ def test_the_plan_costs_the_same_queries_whatever_the_number_of_merchants(django
     for _ in range(30):
         shop = MerchantFactory()
         services.merchant_churn(merchant_id=shop.pk, churned_at=timezone.now() - timedelta(days=5))
-    with django_assert_max_num_queries(8):
+    # detection (rule, churned, reactivated), warnings (rules, candidates), due, stalled,
+    # expiry (rules, merchants): the same for 30 merchants as for 100,000
+    with django_assert_max_num_queries(9):
         services.purge_plan()
 
 
@@ -401,3 +403,46 @@ def test_a_transient_error_before_the_first_batch_releases_the_lease_for_the_ret
     monkeypatch.setattr(Erasure, "count", real_count)
     run = services.merchant_purge(schedule_id=schedule.pk)  # what the task's retry does
     assert run.state == ErasureRun.State.COMPLETED
+
+
+# -- churn recorded outside the portal -------------------------------------------------------
+
+
+def test_the_plan_notices_churn_set_in_junopos_and_still_warns_before_purging(db, django_capture_on_commit_callbacks):
+    now = timezone.now()
+    long_ago = build_shop(customers=1, sales=1)
+    Merchant.objects.filter(pk=long_ago.pk).update(churned_at=now - timedelta(days=400))  # not through the portal
+    active = build_shop(customers=1, sales=1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        plan = services.purge_plan(now=now)
+    assert plan["detected_churn"] == 1 and plan["due"] == 0
+    schedule = PurgeSchedule.objects.get(merchant=long_ago)
+    assert schedule.churned_at == now - timedelta(days=400)
+    assert schedule.due_at == now + timedelta(days=14)  # the promised warning comes first
+    assert ChurnEvent.objects.get(merchant=long_ago).source == "detected"
+    assert [m.to for m in mail.outbox] == [[long_ago.owner_email]]
+    assert not PurgeSchedule.objects.filter(merchant=active).exists()
+    # nothing new the next day
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.purge_plan(now=now + timedelta(days=1))["detected_churn"] == 0
+
+
+def test_the_plan_notices_a_reactivation_set_in_junopos(shop):
+    schedule = churn(shop, 20)
+    Merchant.objects.filter(pk=shop.pk).update(churned_at=None)
+    plan = services.purge_plan()
+    assert plan["detected_reactivation"] == 1
+    schedule.refresh_from_db()
+    assert schedule.state == PurgeSchedule.State.CANCELLED
+    assert ChurnEvent.objects.filter(merchant=shop, kind="reactivated", source="detected").exists()
+
+
+def test_a_purge_stopped_because_junopos_cleared_the_churn_is_cancelled(shop):
+    schedule = churn(shop, 31)
+    Merchant.objects.filter(pk=shop.pk).update(churned_at=None)
+    PurgeSchedule.objects.filter(pk=schedule.pk).update(state="purging", lease_until=timezone.now() - timedelta(seconds=1))
+    run = services.merchant_purge(schedule_id=schedule.pk)
+    assert run.state == ErasureRun.State.STOPPED and "aktif kembali" in run.stop_reason
+    schedule.refresh_from_db()
+    assert schedule.state == PurgeSchedule.State.CANCELLED

@@ -5,7 +5,7 @@ from tqdm import tqdm
 from retention.engine import Erasure, Scope
 from retention.models import PurgeSchedule
 from retention.selectors import schedules_due, schedules_stalled
-from retention.services import merchant_purge, merchant_purge_dry_run, purge_stop_reason
+from retention.services import churn_detect, merchant_purge, merchant_purge_dry_run, purge_stop_reason
 
 
 class Command(BaseCommand):
@@ -21,6 +21,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, dry_run, merchant, batch_size, verbosity, **options):
         now = timezone.now()
+        if not dry_run:
+            detected = churn_detect(now=now)
+            if any(detected.values()):
+                self.stdout.write(
+                    f"noticed {detected['churned']} churned and {detected['reactivated']} reactivated merchant(s)"
+                )
         if merchant is not None:
             schedule = PurgeSchedule.objects.filter(merchant_id=merchant).first()
             if schedule is None:
