@@ -422,6 +422,14 @@ def subject_erase(
     hold = holds_for_subject(email=scope.email, phone=scope.phone).first()
     if hold is not None:
         raise ErasureBlocked(_hold_reason(hold))
+    owned = _active_merchants_owned_by(scope, merchant_id=merchant_id)
+    if owned:
+        # Erasing an owner anonymises the merchant account itself (the tombstone): that is the
+        # purge of a merchant that stopped using JUNOPOS, not something to do to a live shop.
+        raise RetentionError(
+            _("Subjek ini pemilik merchant aktif (%(ids)s): akun usaha dihapus melalui penghentian langganan.")
+            % {"ids": ", ".join(str(pk) for pk in owned)}
+        )
     held = held_merchant_ids()
     scope = Scope.subject(email=scope.email, phone=scope.phone, merchant_id=merchant_id, exclude_merchants=held)
     hashes = {k: pseudonym(v, kind=k) for k, v in (("email", scope.email), ("phone", scope.phone)) if v}
@@ -468,6 +476,18 @@ def subject_erase(
     )
     run.refresh_from_db()
     return run
+
+
+def _active_merchants_owned_by(scope: Scope, *, merchant_id: int | None) -> list[int]:
+    condition = Q()
+    if scope.email:
+        condition |= Q(owner_email__iexact=scope.email)
+    if scope.phone:
+        condition |= Q(owner_phone_e164=scope.phone)
+    owned = Merchant.objects.filter(condition, churned_at__isnull=True)
+    if merchant_id is not None:
+        owned = owned.filter(pk=merchant_id)
+    return sorted(owned.values_list("pk", flat=True))
 
 
 # -- expiry of kept records ---------------------------------------------------------------------

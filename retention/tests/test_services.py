@@ -446,3 +446,17 @@ def test_a_purge_stopped_because_junopos_cleared_the_churn_is_cancelled(shop):
     assert run.state == ErasureRun.State.STOPPED and "aktif kembali" in run.stop_reason
     schedule.refresh_from_db()
     assert schedule.state == PurgeSchedule.State.CANCELLED
+
+
+def test_erasing_the_owner_of_a_live_merchant_is_refused(db):
+    shop = MerchantFactory(owner_email="pemilik@warung.id")
+    LoyaltyCustomer.objects.create(merchant=MerchantFactory(), name="Pemilik", email="PEMILIK@warung.id", loyalty_card_number="X1")
+    with pytest.raises(RetentionError, match="pemilik merchant aktif"):
+        services.subject_erase(email="pemilik@warung.id")
+    assert Merchant.objects.get(pk=shop.pk).owner_email == "pemilik@warung.id"
+    assert LoyaltyCustomer.objects.filter(name="Pemilik").exists()
+    # once the shop has churned, the owner's erasure goes through
+    Merchant.objects.filter(pk=shop.pk).update(churned_at=timezone.now())
+    run = services.subject_erase(email="pemilik@warung.id")
+    assert run.state == ErasureRun.State.COMPLETED
+    assert not LoyaltyCustomer.objects.filter(name="Pemilik").exists()
