@@ -97,11 +97,19 @@ class Result:
 
     @property
     def total(self) -> int:
-        return _total(self.counts)
+        return total_rows(self.counts)
 
 
-def _total(counts: Counts) -> int:
+def total_rows(counts: Counts) -> int:
+    """Rows changed, over every table and action."""
     return sum(n for actions in counts.values() for n in actions.values())
+
+
+def merge_counts(into: Counts, more: Counts) -> Counts:
+    for table, actions in more.items():
+        for action, n in actions.items():
+            _add(into, table, action, n)
+    return into
 
 
 def _add(counts: Counts, table: str, action: str, n: int) -> None:
@@ -225,8 +233,9 @@ class Erasure:
 
     def count(self) -> Counts:
         counts: Counts = {}
-        planned = dict((e.label, a) for e, a in self.plan())
-        for entry, action in self.plan():
+        plan = self.plan()
+        planned = {e.label: a for e, a in plan}
+        for entry, action in plan:
             rows = self.rows(entry)
             if action == RowErasure.DELETE:
                 _add(counts, entry.db_table, DELETED, rows.count())
@@ -250,10 +259,8 @@ class Erasure:
                 if action == RowErasure.ANONYMISE:
                     queryset = queryset.filter(self.needs_erasure(entry))
                 _add(counts, history._meta.db_table, DELETED if action == RowErasure.DELETE else ANONYMISED, queryset.count())
-        for name, hook in self.registry.erasure_hooks.items():
-            for table, actions in hook(scope=self.scope, dry_run=True).items():
-                for action, n in actions.items():
-                    _add(counts, table, action, n)
+        for hook in self.registry.erasure_hooks.values():
+            merge_counts(counts, hook(scope=self.scope, dry_run=True))
         return counts
 
     def _not_handled_by_own_step(self, other, f, referring, planned):
@@ -285,15 +292,11 @@ class Erasure:
         if reason:
             result.stopped_reason = reason
             return result
-        for name, hook in self.registry.erasure_hooks.items():
+        for hook in self.registry.erasure_hooks.values():
             with transaction.atomic():
-                hook_counts = hook(scope=self.scope, dry_run=False)
-                batch: Counts = {}
-                for table, actions in hook_counts.items():
-                    for action, n in actions.items():
-                        _add(result.counts, table, action, n)
-                        _add(batch, table, action, n)
-                self.on_batch(batch, _total(batch))
+                batch = merge_counts({}, hook(scope=self.scope, dry_run=False))
+                self.on_batch(batch, total_rows(batch))
+            merge_counts(result.counts, batch)
         result.completed = True
         return result
 
@@ -324,10 +327,8 @@ class Erasure:
                 else:
                     self._erase_history_of(entry, action, ids, batch)
                     _add(batch, entry.db_table, ANONYMISED, self._anonymise(entry, entry.model, ids, queryset=in_batch))
-                self.on_batch(batch, _total(batch))
-            for table, actions in batch.items():
-                for a, n in actions.items():
-                    _add(result.counts, table, a, n)
+                self.on_batch(batch, total_rows(batch))
+            merge_counts(result.counts, batch)
             last_pk = ids[-1]
 
     def _scrub_remaining_history(self, entry: ModelMap, action: str, result: Result) -> str | None:
@@ -352,10 +353,8 @@ class Erasure:
                 else:
                     n = self._anonymise(entry, history, ids, pk="history_id")
                     _add(batch, history._meta.db_table, ANONYMISED, n)
-                self.on_batch(batch, _total(batch))
-            for table, actions in batch.items():
-                for a, n in actions.items():
-                    _add(result.counts, table, a, n)
+                self.on_batch(batch, total_rows(batch))
+            merge_counts(result.counts, batch)
 
     def _detach_references(self, entry: ModelMap, ids: list, batch: Counts) -> None:
         for other, f in self._references(entry):

@@ -9,6 +9,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from merchants.identifiers import normalize_email, normalize_phone
 from merchants.models import Merchant
 
+from .models import LegalHold, PurgeSchedule
 from .registry import DataMap, FindBy, datamap
 
 
@@ -135,15 +136,11 @@ def subject_records(
 
 
 def holds_for_merchant(merchant_id: int, *, now=None) -> QuerySet:
-    from .models import LegalHold
-
     return LegalHold.objects.filter(LegalHold.active_q(now), merchant_id=merchant_id).order_by("placed_at")
 
 
 def holds_for_subject(*, email: str | None = None, phone: str | None = None, now=None) -> QuerySet:
     """Active holds naming this subject (by normalised e-mail or E.164 phone)."""
-    from .models import LegalHold
-
     email, phone = normalize_email(email), normalize_phone(phone)
     condition = Q()
     if email:
@@ -156,8 +153,6 @@ def holds_for_subject(*, email: str | None = None, phone: str | None = None, now
 
 
 def held_merchant_ids(*, now=None) -> set[int]:
-    from .models import LegalHold
-
     return set(
         LegalHold.objects.filter(LegalHold.active_q(now), merchant__isnull=False).values_list("merchant_id", flat=True)
     )
@@ -165,8 +160,6 @@ def held_merchant_ids(*, now=None) -> set[int]:
 
 def schedules_due(*, now) -> QuerySet:
     """Scheduled purges that are due and not held: one indexed query on (state, due_at)."""
-    from .models import LegalHold, PurgeSchedule
-
     active_hold = LegalHold.objects.filter(LegalHold.active_q(now), merchant_id=OuterRef("merchant_id"))
     return (
         PurgeSchedule.objects.filter(
@@ -180,8 +173,6 @@ def schedules_due(*, now) -> QuerySet:
 def churn_unscheduled(*, now) -> QuerySet:
     """Merchants whose churn date was set where the portal did not see it (in JUNOPOS's own
     tables, or by an import) and that have no purge schedule yet."""
-    from .models import PurgeSchedule
-
     return Merchant.objects.filter(churned_at__isnull=False, churned_at__lte=now).exclude(
         Exists(PurgeSchedule.objects.filter(merchant_id=OuterRef("pk")))
     )
@@ -189,15 +180,11 @@ def churn_unscheduled(*, now) -> QuerySet:
 
 def reactivated_unnoticed() -> QuerySet:
     """Scheduled purges whose merchant's churn date was cleared where the portal did not see it."""
-    from .models import PurgeSchedule
-
     return PurgeSchedule.objects.filter(state=PurgeSchedule.State.SCHEDULED, merchant__churned_at__isnull=True)
 
 
 def schedules_stalled(*, now) -> QuerySet:
     """Purges whose worker died: still marked purging, lease run out."""
-    from .models import PurgeSchedule
-
     return PurgeSchedule.objects.filter(state=PurgeSchedule.State.PURGING, lease_until__lt=now).order_by("due_at")
 
 
@@ -208,8 +195,6 @@ def expiring_entries(registry: DataMap = datamap):
 
 def merchants_with_expired_records(*, cutoffs: dict[str, object], registry: DataMap = datamap) -> QuerySet:
     """Purged merchants holding kept rows older than their rule's cutoff (rule key -> cutoff)."""
-    from .models import PurgeSchedule
-
     condition = Q()
     for entry in expiring_entries(registry):
         cutoff = cutoffs.get(entry.retained_under)

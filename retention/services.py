@@ -24,14 +24,14 @@ from django.utils.translation import gettext as _
 from merchants.identifiers import normalize_email, normalize_phone
 from merchants.models import Merchant
 
-from .engine import Counts, Erasure, Scope
+from .engine import Counts, Erasure, Scope, merge_counts, total_rows
 from .exceptions import ErasureBlocked, RetentionError
 from .models import ChurnEvent, ErasureRun, LegalHold, PurgeSchedule, RetentionRule
-from .pseudonyms import pseudonym
+from .pseudonyms import is_pseudonym, pseudonym
 from .registry import DataMap, datamap
 from .selectors import (
     expiring_entries, held_merchant_ids, holds_for_merchant, holds_for_subject, merchants_with_expired_records,
-    churn_unscheduled, reactivated_unnoticed, schedules_due, schedules_stalled,
+    churn_unscheduled, reactivated_unnoticed, schedules_due, schedules_stalled, subject_records,
 )
 
 logger = logging.getLogger(__name__)
@@ -40,12 +40,19 @@ CHURN_RULE = "merchant-churn"
 TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
 
 
-def _merge(total: Counts, more: Counts) -> Counts:
-    for table, actions in more.items():
-        for action, n in actions.items():
-            total.setdefault(table, {})
-            total[table][action] = total[table].get(action, 0) + n
-    return total
+def _run_recorder(run: ErasureRun, on_progress=None):
+    """The engine's on_batch for `run`: counts, rows done and heartbeat, written inside each
+    batch's transaction, so the record never claims more than was committed."""
+    counts: Counts = dict(run.counts)
+
+    def on_batch(batch: Counts, rows: int) -> None:
+        merge_counts(counts, batch)
+        run.rows_done += rows
+        ErasureRun.objects.filter(pk=run.pk).update(counts=counts, rows_done=run.rows_done, heartbeat_at=timezone.now())
+        if on_progress is not None:
+            on_progress(rows)
+
+    return on_batch
 
 
 def _period(rule: RetentionRule) -> timedelta:
@@ -225,7 +232,7 @@ def _merchant_pseudonyms(merchant: Merchant) -> dict[str, str]:
         "owner_email": (merchant.owner_email, "email"),
         "owner_phone": (merchant.owner_phone_e164 or merchant.owner_phone, "phone"),
     }
-    return {k: pseudonym(v, kind=kind) for k, (v, kind) in values.items() if v and not v.startswith("h$")}
+    return {k: pseudonym(v, kind=kind) for k, (v, kind) in values.items() if v and not is_pseudonym(v)}
 
 
 def merchant_purge_dry_run(*, merchant_id: int, actor=None) -> ErasureRun:
@@ -237,7 +244,7 @@ def merchant_purge_dry_run(*, merchant_id: int, actor=None) -> ErasureRun:
         kind=ErasureRun.Kind.MERCHANT_PURGE, merchant=merchant, merchant_ref=merchant.pk,
         rule=RetentionRule.objects.filter(key=CHURN_RULE).first(), dry_run=True,
         state=ErasureRun.State.COMPLETED, requested_by=actor, started_at=now, finished_at=now, counts=counts,
-        rows_total=sum(n for a in counts.values() for n in a.values()),
+        rows_total=total_rows(counts),
         rows_done=0,
     )
 
@@ -298,13 +305,12 @@ def _purge_claimed(*, schedule_id: int, token: str, lease: timedelta, batch_size
             subject_hashes=_merchant_pseudonyms(merchant), state=ErasureRun.State.PENDING,
         )
     remaining = Erasure(Scope.merchant(merchant.pk)).count()
-    run.rows_total = run.rows_done + sum(n for a in remaining.values() for n in a.values())
+    run.rows_total = run.rows_done + total_rows(remaining)
     run.state = ErasureRun.State.RUNNING
     run.started_at = run.started_at or now
     run.heartbeat_at = now
     run.attempts += 1
     run.save(update_fields=["rows_total", "state", "started_at", "heartbeat_at", "attempts"])
-    counts = dict(run.counts)
 
     def should_proceed() -> str | None:
         renewed = PurgeSchedule.objects.filter(pk=schedule_id, claimed_by=token).update(
@@ -314,19 +320,9 @@ def _purge_claimed(*, schedule_id: int, token: str, lease: timedelta, batch_size
             return _("Kunci penghapusan diambil alih pekerja lain.")
         return purge_stop_reason(schedule_id=schedule_id)
 
-    def on_batch(batch: Counts, rows: int) -> None:
-        # Inside the batch's transaction: the record never claims more than was committed.
-        _merge(counts, batch)
-        ErasureRun.objects.filter(pk=run.pk).update(
-            counts=counts, rows_done=run.rows_done + rows, heartbeat_at=timezone.now()
-        )
-        run.rows_done += rows
-        if on_progress is not None:
-            on_progress(rows)
-
     engine = Erasure(
         Scope.merchant(merchant.pk), batch_size=batch_size,
-        should_proceed=should_proceed, on_batch=on_batch,
+        should_proceed=should_proceed, on_batch=_run_recorder(run, on_progress),
     )
     try:
         result = engine.run()
@@ -357,14 +353,12 @@ def _purge_claimed(*, schedule_id: int, token: str, lease: timedelta, batch_size
             # A merchant that came back is cancelled; a held one goes back to the queue, where
             # the planner skips it until the hold is lifted.
             back = Merchant.objects.filter(pk=merchant.pk, churned_at__isnull=True).exists()
-            mine = PurgeSchedule.objects.filter(pk=schedule_id, claimed_by=token)
-            if back:
-                mine.update(state=PurgeSchedule.State.CANCELLED, lease_until=None, claimed_by="")
-            else:
-                mine.exclude(state=PurgeSchedule.State.CANCELLED).update(
-                    state=PurgeSchedule.State.SCHEDULED, lease_until=None, claimed_by=""
-                )
-                mine.update(lease_until=None, claimed_by="")
+            mine = PurgeSchedule.objects.select_for_update().filter(pk=schedule_id, claimed_by=token).first()
+            if mine is not None:
+                cancelled = back or mine.state == PurgeSchedule.State.CANCELLED
+                mine.state = PurgeSchedule.State.CANCELLED if cancelled else PurgeSchedule.State.SCHEDULED
+                mine.lease_until, mine.claimed_by = None, ""
+                mine.save(update_fields=["state", "lease_until", "claimed_by", "updated_at"])
     run.refresh_from_db()
     return run
 
@@ -442,7 +436,8 @@ def subject_erase(
     engine = Erasure(scope)
     note = ""
     if held:
-        kept = [m for m in held if Erasure(Scope.subject(email=scope.email, phone=scope.phone, merchant_id=m)).count()]
+        found = subject_records(email=scope.email, phone=scope.phone, merchant_id=merchant_id).merchants
+        kept = [m.merchant_id for m in found if m.merchant_id in held]
         if kept:
             note = _("Data di merchant %(ids)s disimpan karena penahanan hukum.") % {
                 "ids": ", ".join(str(m) for m in sorted(kept))
@@ -451,17 +446,11 @@ def subject_erase(
         counts = engine.count()
         ErasureRun.objects.filter(pk=run.pk).update(
             state=ErasureRun.State.COMPLETED, counts=counts, finished_at=timezone.now(), stop_reason=note,
-            rows_total=sum(n for a in counts.values() for n in a.values()),
+            rows_total=total_rows(counts),
         )
         run.refresh_from_db()
         return run
-    counts: Counts = {}
-
-    def on_batch(batch, rows):
-        _merge(counts, batch)
-        ErasureRun.objects.filter(pk=run.pk).update(counts=counts, heartbeat_at=timezone.now())
-
-    engine.on_batch = on_batch
+    engine.on_batch = _run_recorder(run)
     try:
         result = engine.run()
     except Exception as exc:
@@ -472,7 +461,6 @@ def subject_erase(
     ErasureRun.objects.filter(pk=run.pk).update(
         state=ErasureRun.State.COMPLETED if result.completed else ErasureRun.State.STOPPED,
         finished_at=timezone.now(), stop_reason=(result.stopped_reason or note),
-        rows_done=sum(n for a in counts.values() for n in a.values()),
     )
     run.refresh_from_db()
     return run
@@ -519,16 +507,7 @@ def retention_expire(*, merchant_id: int, now: datetime | None = None) -> list[E
             kind=ErasureRun.Kind.RETENTION_EXPIRY, merchant_id=merchant_id, merchant_ref=merchant_id,
             rule=rules[key], state=ErasureRun.State.RUNNING, started_at=now, attempts=1,
         )
-        counts: Counts = {}
-
-        def on_batch(batch, rows, run=run, counts=counts):
-            _merge(counts, batch)
-            ErasureRun.objects.filter(pk=run.pk).update(
-                counts=counts, rows_done=sum(n for a in counts.values() for n in a.values()),
-                heartbeat_at=timezone.now(),
-            )
-
-        result = Erasure(scope, should_proceed=should_proceed, on_batch=on_batch).run()
+        result = Erasure(scope, should_proceed=should_proceed, on_batch=_run_recorder(run)).run()
         ErasureRun.objects.filter(pk=run.pk).update(
             state=ErasureRun.State.COMPLETED if result.completed else ErasureRun.State.STOPPED,
             finished_at=timezone.now(), stop_reason=result.stopped_reason,

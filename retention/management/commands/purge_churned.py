@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
-from retention.engine import Erasure, Scope
+from retention.engine import Erasure, Scope, total_rows
 from retention.models import PurgeSchedule
 from retention.selectors import schedules_due, schedules_stalled
 from retention.services import churn_detect, merchant_purge, merchant_purge_dry_run, purge_stop_reason
@@ -47,7 +47,7 @@ class Command(BaseCommand):
                 run = merchant_purge_dry_run(merchant_id=schedule.merchant_id)
                 self._report(schedule.merchant_id, run.counts, "dry run (nothing changed)")
                 continue
-            total = sum(n for a in Erasure(Scope.merchant(schedule.merchant_id)).count().values() for n in a.values())
+            total = total_rows(Erasure(Scope.merchant(schedule.merchant_id)).count())
             with tqdm(total=total, unit="row", desc=f"merchant {schedule.merchant_id}", disable=verbosity == 0) as bar:
                 run = merchant_purge(schedule_id=schedule.pk, batch_size=batch_size, on_progress=bar.update)
             if run is None:
