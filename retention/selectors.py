@@ -162,9 +162,9 @@ def schedules_due(*, now) -> QuerySet:
     """Scheduled purges that are due and not held: one indexed query on (state, due_at)."""
     active_hold = LegalHold.objects.filter(LegalHold.active_q(now), merchant_id=OuterRef("merchant_id"))
     return (
-        PurgeSchedule.objects.filter(
-            state=PurgeSchedule.State.SCHEDULED, due_at__lte=now, merchant__churned_at__isnull=False
-        )
+        # A merchant reactivated behind the portal's back is cancelled by churn_detect, which
+        # the plan runs first, and re-checked by the purge before every batch: no join here.
+        PurgeSchedule.objects.filter(state=PurgeSchedule.State.SCHEDULED, due_at__lte=now)
         .exclude(Exists(active_hold))
         .order_by("due_at")
     )
