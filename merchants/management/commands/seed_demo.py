@@ -7,7 +7,8 @@
 
 The same `--seed` and `--as-of` give the same rows. On PostgreSQL the sales, lines and
 payments go in with COPY (a million sales in well under three minutes on two cores);
-elsewhere with bulk_create. How the data is made: merchants/demo_data.py.
+elsewhere with bulk_create. How the data is made: merchants/demo_data/ (its __init__ says
+where each piece lives).
 """
 
 from datetime import date, datetime
