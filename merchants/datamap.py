@@ -4,11 +4,22 @@ Sales, their lines and payments are kept for ten years for tax (retention rule
 `tax-records`): their rows stay, every personal field in them is removed, amounts, dates,
 items and outlet remain. The merchant row stays as a tombstone (`merchant-tombstone`), its
 identifiers replaced by keyed hashes so that "was merchant X deleted?" can still be answered.
+
+What a purge keeps must not carry what it erases. An outlet is kept with its sales (the tax
+records say where a sale was made), but its name is the business's name with a place
+("Warung Bu Drajat Manahan"): kept in clear it would give back the business name the tombstone
+hashes. So an outlet's name is replaced by its own keyed hash (distinct outlets stay distinct in
+the kept books, and an officer can still confirm a named outlet was erased) and only its city
+is kept in clear: a city names nobody.
+
+Whose a field is: a sale concerns two people, its buyer (the loyalty customer, or whoever
+asked for the digital receipt) and its cashier. A subject erasure empties only the fields of
+the party the subject is in that sale; lines and payments belong to the buyer.
 """
 
 from retention.registry import Category as C
 from retention.registry import FieldErasure as E
-from retention.registry import FindBy, Personal, RowErasure, datamap
+from retention.registry import FindBy, Personal, RowErasure, Via, datamap
 
 from .models import BankAccount, DeviceSession, LoyaltyCustomer, Merchant, Outlet, Payment, Sale, SaleLine, StaffUser
 
@@ -52,7 +63,8 @@ datamap.register(
     retained_under="tax-records",
     subject_via=("merchant",),
     personal={
-        "name": Personal(C.TRANSACTION, erase=E.RETAIN, correctable=True),
+        # Carries the business name: hashed like the tombstone's, never kept in clear (see above).
+        "name": Personal(C.PROFESSIONAL, erase=E.HASH, correctable=True),
         "address": Personal(C.CONTACT, erase=E.NULL, correctable=True),
         "city": Personal(C.TRANSACTION, erase=E.RETAIN, correctable=True),
         "latitude": Personal(C.TECHNICAL, erase=E.NULL),
@@ -107,24 +119,28 @@ datamap.register(
     not_personal=("id", "merchant", "created_at"),
 )
 
+BUYER, CASHIER = "buyer", "cashier"
+
 datamap.register(
     Sale,
     description="Struk penjualan; disimpan 10 tahun untuk pajak, tanpa data pribadi.",
     erasure=RowErasure.ANONYMISE,
     retained_under="tax-records",
     dated_by="sold_at",
-    subject_via=("customer",),
+    subject_via=(Via("customer", party=BUYER), Via("cashier", party=CASHIER)),
     personal={
-        "customer": Personal(C.TRANSACTION, erase=E.NULL),
-        "cashier": Personal(C.PROFESSIONAL, erase=E.NULL),
-        "receipt_email": Personal(C.CONTACT, find_by=FindBy.EMAIL, erase=E.NULL),
-        "receipt_phone": Personal(C.CONTACT, find_by=FindBy.PHONE, normalised="receipt_phone_e164", erase=E.NULL),
-        "receipt_phone_e164": Personal(C.CONTACT, erase=E.NULL),
-        "receipt_number": Personal(C.TRANSACTION, erase=E.RETAIN),
-        "subtotal": Personal(C.TRANSACTION, erase=E.RETAIN),
-        "tax": Personal(C.TRANSACTION, erase=E.RETAIN),
-        "total": Personal(C.TRANSACTION, erase=E.RETAIN),
-        "sold_at": Personal(C.TRANSACTION, erase=E.RETAIN),
+        "customer": Personal(C.TRANSACTION, erase=E.NULL, party=BUYER),
+        "cashier": Personal(C.PROFESSIONAL, erase=E.NULL, party=CASHIER),
+        "receipt_email": Personal(C.CONTACT, find_by=FindBy.EMAIL, erase=E.NULL, party=BUYER),
+        "receipt_phone": Personal(
+            C.CONTACT, find_by=FindBy.PHONE, normalised="receipt_phone_e164", erase=E.NULL, party=BUYER
+        ),
+        "receipt_phone_e164": Personal(C.CONTACT, erase=E.NULL, party=BUYER),
+        "receipt_number": Personal(C.TRANSACTION, erase=E.RETAIN, party=BUYER),
+        "subtotal": Personal(C.TRANSACTION, erase=E.RETAIN, party=BUYER),
+        "tax": Personal(C.TRANSACTION, erase=E.RETAIN, party=BUYER),
+        "total": Personal(C.TRANSACTION, erase=E.RETAIN, party=BUYER),
+        "sold_at": Personal(C.TRANSACTION, erase=E.RETAIN, party=BUYER),
     },
     not_personal=("id", "merchant", "outlet"),
 )
@@ -135,7 +151,7 @@ datamap.register(
     erasure=RowErasure.ANONYMISE,
     retained_under="tax-records",
     dated_by="sale__sold_at",
-    subject_via=("sale",),
+    subject_via=(Via("sale", of=BUYER),),
     personal={
         "product_name": Personal(C.TRANSACTION, erase=E.RETAIN),
         "sku": Personal(C.TRANSACTION, erase=E.RETAIN),
@@ -152,7 +168,7 @@ datamap.register(
     erasure=RowErasure.ANONYMISE,
     retained_under="tax-records",
     dated_by="sale__sold_at",
-    subject_via=("sale",),
+    subject_via=(Via("sale", of=BUYER),),
     personal={
         "method": Personal(C.TRANSACTION, erase=E.RETAIN),
         "bank_name": Personal(C.FINANCIAL, erase=E.NULL),

@@ -1,17 +1,18 @@
 """System check: nobody can add a personal column without deciding how it is erased.
 
-Every concrete model of an app that declares a data map must be declared (mapped or exempt
-with a reason), every field of a mapped model must be declared personal or not personal, and
-every declaration must name a field that exists and an erasure that fits it.
+Every concrete model of every project app (an app whose code lives in this repository, not an
+installed library) must be declared in its app's datamap.py, mapped or exempt with a reason,
+whether or not the app declares anything yet; every field of a mapped model must be declared
+personal or not personal; and every declaration must name a field that exists, an erasure
+that fits it and a person (party) the row can be tied to.
 """
 
+from pathlib import Path
+
+from django.conf import settings
 from django.core import checks
-from django.db import models
 
-from .registry import DataMap, FieldErasure, RowErasure, datamap
-
-STRING_FIELDS = (models.CharField, models.TextField)
-HASH_LENGTH = 64  # hex of HMAC-SHA256
+from .registry import SUBJECT, DataMap, FieldErasure, RowErasure, datamap
 
 
 def is_history_model(model) -> bool:
@@ -23,21 +24,36 @@ def _error(msg: str, obj, code: int, hint: str | None = None) -> checks.Error:
     return checks.Error(msg, hint=hint, obj=obj, id=f"retention.E{code:03d}")
 
 
-def check_registry(registry: DataMap) -> list[checks.CheckMessage]:
-    from django.apps import apps
+def project_app_configs(apps=None) -> list:
+    """The apps whose code is this project's own (under BASE_DIR, outside any virtualenv)."""
+    if apps is None:
+        from django.apps import apps
+    base = Path(settings.BASE_DIR).resolve()
+    own = []
+    for config in apps.get_app_configs():
+        path = Path(config.path).resolve()
+        if path.is_relative_to(base) and not {"site-packages", ".venv"} & set(path.parts):
+            own.append(config)
+    return own
 
+
+def check_registry(registry: DataMap, *, app_configs=None) -> list[checks.CheckMessage]:
+    """`app_configs`: the apps every model of which must be declared (default: the project's)."""
     errors: list[checks.CheckMessage] = []
-    for app_label in sorted(registry.governed_apps):
-        for model in apps.get_app_config(app_label).get_models():
+    configs = project_app_configs() if app_configs is None else app_configs
+    for config in sorted(configs, key=lambda c: c.label):
+        for model in config.get_models():
             label = model._meta.label
             if is_history_model(model) or label in registry.maps or label in registry.exempt:
                 continue
             errors.append(
                 _error(
-                    f"{label} is in a governed app but not in the data map.",
+                    f"{label} is not in the data map: say in {config.label}/datamap.py what in it is personal, "
+                    "or that nothing is.",
                     model,
                     1,
-                    hint="Declare it in its app's datamap.py with datamap.register() or datamap.exempt_model().",
+                    hint="datamap.register(Model, personal=..., not_personal=...) or "
+                    "datamap.exempt_model(Model, reason=...).",
                 )
             )
 
@@ -70,12 +86,7 @@ def check_registry(registry: DataMap) -> list[checks.CheckMessage]:
             if spec.normalised and spec.normalised not in fields:
                 errors.append(_error(f"{entry.label}.{name} is normalised into {spec.normalised}, which does not exist.", model, 3))
 
-        for name in entry.subject_via:
-            field = fields.get(name)
-            if field is None or not field.many_to_one or registry.get(field.related_model) is None:
-                errors.append(
-                    _error(f"{entry.label}.subject_via names {name}, not a foreign key to a model in the data map.", model, 9)
-                )
+        errors.extend(_check_parties(entry, registry, fields))
         for what, path in (("its merchant", entry.merchant), ("its retention date", entry.dated_by)):
             if path and path.split("__", 1)[0] not in fields:
                 errors.append(_error(f"{entry.label} reaches {what} through {path}, which does not exist.", model, 10))
@@ -84,20 +95,43 @@ def check_registry(registry: DataMap) -> list[checks.CheckMessage]:
 
 def _check_field_erasure(entry, name, spec, field) -> list[checks.CheckMessage]:
     where = f"{entry.label}.{name}"
-    model = entry.model
     if entry.erasure == RowErasure.DELETE:
-        if spec.erase != FieldErasure.DELETE_ROW:
-            return [_error(f"{where} says {spec.erase} but its rows are deleted whole.", model, 5)]
+        if spec.erase is not FieldErasure.DELETE_ROW:
+            return [_error(f"{where} says {spec.erase.value} but its rows are deleted whole.", entry.model, 5)]
         return []
-    if spec.erase == FieldErasure.DELETE_ROW:
-        return [_error(f"{where} is in a table whose rows are kept: say null, mask, hash or retain.", model, 5)]
-    if spec.erase == FieldErasure.NULL and not (field.null or isinstance(field, STRING_FIELDS)):
-        return [_error(f"{where} cannot be emptied: it is neither nullable nor text.", model, 7)]
-    if spec.erase in (FieldErasure.MASK, FieldErasure.HASH) and not isinstance(field, STRING_FIELDS):
-        return [_error(f"{where} cannot be masked or hashed: it is not text.", model, 8)]
-    if spec.erase == FieldErasure.HASH and field.max_length is not None and field.max_length < HASH_LENGTH:
-        return [_error(f"{where} is too short ({field.max_length}) for a keyed hash of {HASH_LENGTH}.", model, 8)]
-    return []
+    problem = spec.erase.problem(field)
+    if problem is None:
+        return []
+    code = 5 if spec.erase is FieldErasure.DELETE_ROW else 7 if spec.erase is FieldErasure.NULL else 8
+    return [_error(f"{where} {problem}.", entry.model, code)]
+
+
+def _check_parties(entry, registry, fields) -> list[checks.CheckMessage]:
+    """Whose each field is must be a person the row can be tied to; a deleted row is one person's."""
+    errors = []
+    parties = set(entry.parties)
+    for name, spec in entry.personal.items():
+        if parties and spec.party not in parties:
+            errors.append(_error(
+                f"{entry.label}.{name} belongs to party {spec.party!r}, which no identifier or Via of the table finds.",
+                entry.model, 11,
+            ))
+    for via in entry.subject_via:
+        field = fields.get(via.field)
+        target = registry.get(field.related_model) if field is not None and field.many_to_one else None
+        if target is None:
+            errors.append(_error(
+                f"{entry.label}.subject_via names {via.field}, not a foreign key to a model in the data map.",
+                entry.model, 9,
+            ))
+        elif via.of not in (target.parties or [SUBJECT]):
+            errors.append(_error(f"{entry.label}.{via.field} follows party {via.of!r}, which {target.label} lacks.", entry.model, 11))
+    if entry.erasure == RowErasure.DELETE and len(parties) > 1:
+        errors.append(_error(
+            f"{entry.label} is deleted whole yet concerns several people ({', '.join(sorted(parties))}): "
+            "a subject's erasure would take the others' data with it.", entry.model, 12,
+        ))
+    return errors
 
 
 @checks.register("datamap")

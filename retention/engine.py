@@ -4,18 +4,23 @@ Safety design
 - Driven only by the data map (retention.registry): it names no table. A scope is one
   merchant (a purge), one data subject (by e-mail and/or phone, optionally within one
   merchant), or the kept rows of a merchant whose retention period has ended (expiry).
+- Whose a field is: a subject erasure changes, in each row, only the fields of the party the
+  subject is in that row (a buyer's link and receipt address on her purchases; the cashier link
+  only where she was the cashier). A merchant purge changes every personal field.
 - Children before parents: tables are processed in reverse dependency order, so a payment is
   anonymised while its sale still identifies the subject, and no row is deleted while a kept
   row still points to it (a nullable reference is cleared first: that is an anonymisation of
   the referring row, counted as such).
-- Batches of ERASURE_BATCH_SIZE primary keys, walked in key order (keyset, not OFFSET), each batch
-  one transaction in which the caller also records counts and progress (`on_batch`), so a
+- One keyset loop (`_walk`) for every step: batches of ERASURE_BATCH_SIZE primary keys in key
+  order (not OFFSET), each batch one transaction in which the caller also records counts and
+  progress (`on_batch`, which may refuse the batch, e.g. a worker that lost its claim), so a
   kill loses only the batch in flight, which rolls back. Only one batch of keys is in memory.
 - Re-runnable at any point: every step selects only rows that still need it (deleted rows
   are gone, anonymised rows no longer match, keyed hashes are never hashed again), so a
   second run finishes the first one's work and then does nothing.
 - `should_proceed()` is asked before every batch: a reactivation or a legal hold placed
-  mid-run stops the engine at the next batch, with the reason.
+  mid-run stops the engine at the next batch, with the reason; it may also raise (a time
+  budget reached), which leaves every committed batch in place.
 - No Django cascade collector: deletes are SQL on primary keys, anonymisation is
   QuerySet.update(). Neither writes simple-history rows, deliberately: the engine erases the
   history copies itself (they are personal data too), and the run record is the history of
@@ -23,12 +28,12 @@ Safety design
 - Dry run: the same counts, from COUNT queries over exactly the rows the run would touch;
   nothing is written.
 - Extension point: apps register erasure hooks in their datamap.py for what is not a
-  governed table (the consent ledger, produced files); the engine calls each with the scope.
+  governed table (produced files); the engine calls each with the scope.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -38,11 +43,14 @@ from django.db.models import Q, QuerySet
 
 from merchants.identifiers import normalize_email, normalize_phone
 
-from .pseudonyms import is_pseudonym, pseudonym
-from .registry import DataMap, FieldErasure, FindBy, ModelMap, RowErasure, datamap
-from .selectors import identifier_condition, subject_querysets
+from .pseudonyms import is_pseudonym
+from .registry import MASK, DataMap, ModelMap, RowErasure, datamap
+from .selectors import identifier_condition, subject_conditions
 
-MASK = "[dihapus]"
+__all__ = [
+    "ANONYMISED", "DELETED", "MASK", "Counts", "Erasure", "ErasureRefused", "Result", "Scope", "merge_counts",
+    "total_rows",
+]
 
 DELETED = "deleted"
 ANONYMISED = "anonymised"
@@ -118,6 +126,51 @@ def _add(counts: Counts, table: str, action: str, n: int) -> None:
         counts[table][action] = counts[table].get(action, 0) + n
 
 
+@dataclass
+class Step:
+    """One pass over one table: delete its rows in scope, or erase some fields of them.
+
+    `fields` are the personal fields the step erases in kept rows (one party's in a subject
+    erasure, all of them otherwise). `history` is the history copies the step reaches besides
+    those of its own live rows (a merchant's copies of rows deleted long ago; a subject's old
+    addresses), or None.
+    """
+
+    entry: ModelMap
+    action: str
+    fields: tuple[str, ...]
+    rows: QuerySet
+    history: QuerySet | None
+
+    @property
+    def pending(self) -> Q | None:
+        return self.entry.pending(self.fields) if self.action == RowErasure.ANONYMISE else Q()
+
+    @property
+    def live(self) -> QuerySet:
+        """The live rows this step still has to change."""
+        pending = self.pending
+        return self.rows if not pending else self.rows.filter(pending)
+
+    def history_of(self, live_rows) -> QuerySet | None:
+        """History copies of `live_rows` (a queryset or a list of keys) and the extra ones, still to change."""
+        model = self.entry.history_model
+        if model is None:
+            return None
+        pk = self.entry.model._meta.pk.name
+        reach = Q(**{f"{pk}__in": live_rows})
+        copies = model._default_manager.filter(reach)
+        pending = self.pending
+        return copies.filter(pending) if pending else copies
+
+    @property
+    def extra_history(self) -> QuerySet | None:
+        if self.history is None:
+            return None
+        pending = self.pending
+        return self.history.filter(pending) if pending else self.history
+
+
 class Erasure:
     """Erase one scope. `run()` changes data; `count()` is the dry run."""
 
@@ -135,90 +188,65 @@ class Erasure:
         # Rows per batch, each batch one transaction: settings.ERASURE_BATCH_SIZE unless given.
         self.batch_size = batch_size or settings.ERASURE_BATCH_SIZE
         # Returns None to go on, or the reason to stop.
-        # on_batch(counts, rows) runs inside each batch's transaction; rows = rows changed.
+        # on_batch(counts, rows) runs inside each batch's transaction; rows = rows changed. It may
+        # raise to refuse the batch (which then rolls back).
         self.should_proceed = should_proceed or (lambda: None)
         self.on_batch = on_batch or (lambda counts, rows: None)
-        self._subject_rows = (
-            subject_querysets(email=scope.email, phone=scope.phone, merchant_id=scope.merchant_id, registry=registry)
+        self._subject = (
+            subject_conditions(email=scope.email, phone=scope.phone, merchant_id=scope.merchant_id, registry=registry)
             if scope.is_subject
             else {}
         )
 
     # -- what is in scope ---------------------------------------------------------------
 
-    def action(self, entry: ModelMap) -> str | None:
-        if self.scope.is_expiry:
-            if entry.retained_under == self.scope.expiry_rule and entry.dated_by:
-                return RowErasure.DELETE
-            return None
-        return entry.erasure
-
-    def rows(self, entry: ModelMap) -> QuerySet | None:
-        """The live rows of `entry` in scope (for anonymisation: before the needs filter)."""
-        if not entry.merchant:
-            return None
-        if self.scope.is_subject:
-            queryset = self._subject_rows.get(entry.label)
-            if queryset is None:
-                return None
-            if self.scope.exclude_merchants:
-                queryset = queryset.exclude(**{f"{entry.merchant}__in": self.scope.exclude_merchants})
-            return queryset
-        queryset = entry.model._default_manager.filter(**{entry.merchant: self.scope.merchant_id})
-        if self.scope.is_expiry:
-            queryset = queryset.filter(**{f"{entry.dated_by}__lt": self.scope.expiry_before})
-        return queryset
-
-    def history_rows(self, entry: ModelMap) -> QuerySet | None:
-        """History copies the run reaches besides those of the live rows it erases.
-
-        Merchant scope: every copy carrying the merchant (of rows deleted long ago too).
-        Subject scope: every copy holding the subject's e-mail or phone.
-        """
-        history = entry.history_model
-        if history is None or self.scope.is_expiry or not entry.merchant:
-            return None
-        if self.scope.is_subject:
-            condition = identifier_condition(entry, email=self.scope.email, phone=self.scope.phone)
-            if not condition:
-                return None
-            queryset = history._default_manager.filter(condition)
-            if self.scope.merchant_id is not None:
-                queryset = queryset.filter(**{entry.merchant: self.scope.merchant_id})
-            if self.scope.exclude_merchants:
-                queryset = queryset.exclude(**{f"{entry.merchant}__in": self.scope.exclude_merchants})
-            return queryset
-        return history._default_manager.filter(**{entry.merchant: self.scope.merchant_id})
-
-    @staticmethod
-    def needs_erasure(entry: ModelMap) -> Q | None:
-        """Rows of a kept table that still hold something the data map erases; None if nothing can."""
-        condition = Q()
-        for name, spec in entry.personal.items():
-            f = entry.model._meta.get_field(name)
-            column = f.attname if f.is_relation else name
-            text = not f.is_relation and f.get_internal_type() in ("CharField", "TextField", "EmailField")
-            if spec.erase == FieldErasure.NULL:
-                condition |= Q(**{f"{column}__isnull": False}) & ~Q(**{column: ""}) if text else Q(**{f"{column}__isnull": False})
-            elif spec.erase == FieldErasure.MASK:
-                condition |= Q(**{f"{column}__isnull": False}) & ~Q(**{column: ""}) & ~Q(**{column: MASK})
-            elif spec.erase == FieldErasure.HASH:
-                condition |= (
-                    Q(**{f"{column}__isnull": False}) & ~Q(**{column: ""}) & ~Q(**{f"{column}__startswith": "h$"})
-                )
-        return condition or None
-
-    def plan(self) -> list[tuple[ModelMap, str]]:
-        """(entry, action) in the order the run takes them: children first."""
+    def plan(self) -> list[Step]:
+        """The steps of the run, in order: children first, one per party in a subject erasure."""
         steps = []
         for entry in reversed(self.registry.in_dependency_order()):
-            action = self.action(entry)
-            if action is None or self.rows(entry) is None:
-                continue
-            if action == RowErasure.ANONYMISE and self.needs_erasure(entry) is None:
-                continue
-            steps.append((entry, action))
+            steps.extend(step for step in self._steps(entry) if step.pending is not None)
         return steps
+
+    def _steps(self, entry: ModelMap) -> Iterator[Step]:
+        if not entry.merchant:
+            return
+        manager = entry.model._default_manager
+        history = entry.history_model
+        if self.scope.is_expiry:
+            if entry.retained_under == self.scope.expiry_rule and entry.dated_by:
+                rows = manager.filter(**{entry.merchant: self.scope.merchant_id, f"{entry.dated_by}__lt": self.scope.expiry_before})
+                yield Step(entry, RowErasure.DELETE, tuple(entry.personal), rows, None)
+            return
+        if not self.scope.is_subject:
+            rows = manager.filter(**{entry.merchant: self.scope.merchant_id})
+            copies = history._default_manager.filter(**{entry.merchant: self.scope.merchant_id}) if history else None
+            yield Step(entry, entry.erasure, tuple(entry.personal), rows, copies)
+            return
+        conditions = self._subject.get(entry.label)
+        if not conditions:
+            return
+        exclude = Q(**{f"{entry.merchant}__in": self.scope.exclude_merchants}) if self.scope.exclude_merchants else None
+        # A deleted row goes whole, whoever it concerns (the check allows one party there);
+        # a kept row loses only the fields of the party the subject is in it.
+        by_party = conditions.items() if entry.erasure == RowErasure.ANONYMISE else [(None, _any(conditions.values()))]
+        for party, condition in by_party:
+            rows = manager.filter(condition)
+            if exclude is not None:
+                rows = rows.exclude(exclude)
+            yield Step(entry, entry.erasure, tuple(entry.fields_of(party)), rows, self._subject_history(entry, party, exclude))
+
+    def _subject_history(self, entry: ModelMap, party: str | None, exclude: Q | None) -> QuerySet | None:
+        """A subject's history copies found by their own identifiers (an old address, a deleted row)."""
+        history = entry.history_model
+        if history is None:
+            return None
+        condition = identifier_condition(entry, email=self.scope.email, phone=self.scope.phone, party=party)
+        if not condition:
+            return None
+        copies = history._default_manager.filter(condition)
+        if self.scope.merchant_id is not None:
+            copies = copies.filter(**{entry.merchant: self.scope.merchant_id})
+        return copies.exclude(exclude) if exclude is not None else copies
 
     def _references(self, entry: ModelMap):
         """Declared foreign keys pointing at `entry`'s table from other tables."""
@@ -234,60 +262,50 @@ class Erasure:
     def count(self) -> Counts:
         counts: Counts = {}
         plan = self.plan()
-        planned = {e.label: a for e, a in plan}
-        for entry, action in plan:
-            rows = self.rows(entry)
-            if action == RowErasure.DELETE:
-                _add(counts, entry.db_table, DELETED, rows.count())
+        for step in plan:
+            entry, live = step.entry, step.live
+            action = DELETED if step.action == RowErasure.DELETE else ANONYMISED
+            _add(counts, entry.db_table, action, live.count())
+            if step.action == RowErasure.DELETE:
                 for other, f in self._references(entry):
-                    referring = other.model._default_manager.filter(**{f"{f.name}__in": rows.values("pk")})
-                    referring = self._not_handled_by_own_step(other, f, referring, planned)
+                    referring = self._left_referring(other, f, live, plan)
                     if referring is not None:
                         _add(counts, other.db_table, ANONYMISED, referring.count())
-            else:
-                _add(counts, entry.db_table, ANONYMISED, rows.filter(self.needs_erasure(entry)).count())
-            history = entry.history_model
-            if history is not None and not self.scope.is_expiry:
-                pk = entry.model._meta.pk.name
-                if action == RowErasure.ANONYMISE:
-                    rows = rows.filter(self.needs_erasure(entry))
-                reach = Q(**{f"{pk}__in": rows.values("pk")})
-                extra = self.history_rows(entry)
-                queryset = history._default_manager.filter(reach)
+            copies = step.history_of(live.values("pk"))
+            if copies is not None:
+                extra = step.extra_history
                 if extra is not None:
-                    queryset = history._default_manager.filter(reach | Q(history_id__in=extra.values("history_id")))
-                if action == RowErasure.ANONYMISE:
-                    queryset = queryset.filter(self.needs_erasure(entry))
-                _add(counts, history._meta.db_table, DELETED if action == RowErasure.DELETE else ANONYMISED, queryset.count())
+                    copies = step.entry.history_model._default_manager.filter(
+                        Q(history_id__in=copies.values("history_id")) | Q(history_id__in=extra.values("history_id"))
+                    )
+                _add(counts, entry.history_model._meta.db_table, action, copies.count())
         for hook in self.registry.erasure_hooks.values():
             merge_counts(counts, hook(scope=self.scope, dry_run=True))
         return counts
 
-    def _not_handled_by_own_step(self, other, f, referring, planned):
-        """Referring rows the referring table's own step leaves pointing at us (None: none can)."""
-        own = planned.get(other.label)
-        own_rows = self.rows(other) if own else None
-        if own == RowErasure.DELETE and own_rows is not None:
-            referring = referring.exclude(pk__in=own_rows.values("pk"))
-        elif own == RowErasure.ANONYMISE and own_rows is not None:
-            spec = other.personal.get(f.name)
-            if spec is not None and spec.erase == FieldErasure.NULL:
-                referring = referring.exclude(pk__in=own_rows.filter(self.needs_erasure(other)).values("pk"))
+    @staticmethod
+    def _left_referring(other: ModelMap, f, deleted: QuerySet, plan: list[Step]) -> QuerySet | None:
+        """Rows of `other` that will still point at the deleted rows when their turn comes:
+        those that the referring table's own steps (which run first) neither delete nor empty."""
+        referring = other.model._default_manager.filter(**{f"{f.name}__in": deleted.values("pk")})
+        for step in plan:
+            if step.entry is not other:
+                continue
+            if step.action == RowErasure.DELETE:
+                referring = referring.exclude(pk__in=step.live.values("pk"))
+            elif f.name in step.fields and other.personal[f.name].erase.pending(f.attname, f) is not None:
+                referring = referring.exclude(pk__in=step.live.values("pk"))
         return referring
 
     # -- the run ------------------------------------------------------------------------
 
     def run(self) -> Result:
         result = Result()
-        for entry, action in self.plan():
-            reason = self._walk(entry, action, result)
-            if reason:
-                result.stopped_reason = reason
-                return result
-            reason = self._scrub_remaining_history(entry, action, result)
-            if reason:
-                result.stopped_reason = reason
-                return result
+        for step in self.plan():
+            for reason in (self._run_live(step, result), self._run_extra_history(step, result)):
+                if reason:
+                    result.stopped_reason = reason
+                    return result
         reason = self.should_proceed()
         if reason:
             result.stopped_reason = reason
@@ -300,61 +318,62 @@ class Erasure:
         result.completed = True
         return result
 
-    def _walk(self, entry: ModelMap, action: str, result: Result) -> str | None:
-        rows = self.rows(entry)
-        if action == RowErasure.ANONYMISE:
-            rows = rows.filter(self.needs_erasure(entry))
-        last_pk = None
+    def _walk(self, queryset: QuerySet, pk: str, erase_batch: Callable[[list], Counts], result: Result) -> str | None:
+        """The keyset batch loop: every step's rows, `batch_size` keys at a time, each batch one
+        transaction with its record (`on_batch`). Returns why it stopped early, or None."""
+        last = None
         while True:
             reason = self.should_proceed()
             if reason:
                 return reason
-            page = rows.order_by("pk")
-            if last_pk is not None:
-                page = page.filter(pk__gt=last_pk)
-            ids = list(page.values_list("pk", flat=True)[: self.batch_size])
+            page = queryset.order_by(pk)
+            if last is not None:
+                page = page.filter(**{f"{pk}__gt": last})
+            ids = list(page.values_list(pk, flat=True)[: self.batch_size])
             if not ids:
                 return None
-            # The batch as a key range of the scope's own query: one index range scan on
-            # (merchant, id) rather than a list of batch_size literals to send, parse and probe.
-            in_batch = rows.filter(pk__gte=ids[0], pk__lte=ids[-1])
-            batch: Counts = {}
             with transaction.atomic():
-                if action == RowErasure.DELETE:
-                    self._detach_references(entry, ids, batch)
-                    self._erase_history_of(entry, action, ids, batch)
-                    _add(batch, entry.db_table, DELETED, self._delete(entry.model, ids))
-                else:
-                    self._erase_history_of(entry, action, ids, batch)
-                    _add(batch, entry.db_table, ANONYMISED, self._anonymise(entry, entry.model, ids, queryset=in_batch))
+                batch = erase_batch(ids)
                 self.on_batch(batch, total_rows(batch))
             merge_counts(result.counts, batch)
-            last_pk = ids[-1]
+            last = ids[-1]
 
-    def _scrub_remaining_history(self, entry: ModelMap, action: str, result: Result) -> str | None:
-        history_rows = self.history_rows(entry)
-        if history_rows is None:
-            return None
-        if action == RowErasure.ANONYMISE:
-            history_rows = history_rows.filter(self.needs_erasure(entry))
-        history = entry.history_model
-        while True:
-            reason = self.should_proceed()
-            if reason:
-                return reason
-            ids = list(history_rows.order_by("history_id").values_list("history_id", flat=True)[: self.batch_size])
-            if not ids:
-                return None
+    def _run_live(self, step: Step, result: Result) -> str | None:
+        entry, live = step.entry, step.live
+
+        def erase(ids: list) -> Counts:
             batch: Counts = {}
-            with transaction.atomic():
-                if action == RowErasure.DELETE:
-                    n = self._delete(history, ids, pk_column="history_id")
-                    _add(batch, history._meta.db_table, DELETED, n)
-                else:
-                    n = self._anonymise(entry, history, ids, pk="history_id")
-                    _add(batch, history._meta.db_table, ANONYMISED, n)
-                self.on_batch(batch, total_rows(batch))
-            merge_counts(result.counts, batch)
+            if step.action == RowErasure.DELETE:
+                self._detach_references(entry, ids, batch)
+                self._erase_history(step, step.history_of(ids), batch)
+                _add(batch, entry.db_table, DELETED, self._delete(entry.model, ids))
+            else:
+                self._erase_history(step, step.history_of(ids), batch)
+                # The batch as a key range of the step's own query: one index range scan on
+                # (merchant, id) rather than a list of batch_size literals to send, parse and probe.
+                in_batch = live.filter(pk__gte=ids[0], pk__lte=ids[-1])
+                _add(batch, entry.db_table, ANONYMISED, self._anonymise(step, in_batch, "pk", ids))
+            return batch
+
+        return self._walk(live, "pk", erase, result)
+
+    def _run_extra_history(self, step: Step, result: Result) -> str | None:
+        copies = step.extra_history
+        if copies is None:
+            return None
+        return self._walk(copies, "history_id", lambda ids: self._erase_history(step, copies.filter(history_id__in=ids), {}), result)
+
+    def _erase_history(self, step: Step, copies: QuerySet | None, batch: Counts) -> Counts:
+        if copies is None:
+            return batch
+        table = step.entry.history_model._meta.db_table
+        ids = list(copies.values_list("history_id", flat=True))
+        if step.action == RowErasure.DELETE:
+            _add(batch, table, DELETED, self._delete(step.entry.history_model, ids, pk="history_id"))
+        else:
+            in_batch = step.entry.history_model._default_manager.filter(history_id__in=ids)
+            _add(batch, table, ANONYMISED, self._anonymise(step, in_batch, "history_id", ids))
+        return batch
 
     def _detach_references(self, entry: ModelMap, ids: list, batch: Counts) -> None:
         for other, f in self._references(entry):
@@ -367,56 +386,52 @@ class Erasure:
                 continue
             _add(batch, other.db_table, ANONYMISED, referring.update(**{f.name: None}))
 
-    def _erase_history_of(self, entry: ModelMap, action: str, ids: list, batch: Counts) -> None:
-        history = entry.history_model
-        if history is None:
-            return
-        pk = entry.model._meta.pk.name
-        copies = history._default_manager.filter(**{f"{pk}__in": ids})
-        if action == RowErasure.DELETE:
-            history_ids = list(copies.values_list("history_id", flat=True))
-            _add(batch, history._meta.db_table, DELETED, self._delete(history, history_ids, pk_column="history_id"))
-        else:
-            history_ids = list(copies.filter(self.needs_erasure(entry)).values_list("history_id", flat=True))
-            _add(batch, history._meta.db_table, ANONYMISED, self._anonymise(entry, history, history_ids, pk="history_id"))
-
     @staticmethod
-    def _delete(model, ids: list, *, pk_column: str | None = None) -> int:
+    def _delete(model, ids: list, *, pk: str = "pk") -> int:
         if not ids:
             return 0
         table = connection.ops.quote_name(model._meta.db_table)
-        column = connection.ops.quote_name(pk_column or model._meta.pk.column)
+        column = connection.ops.quote_name(model._meta.get_field(pk).column if pk != "pk" else model._meta.pk.column)
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {table} WHERE {column} IN ({', '.join(['%s'] * len(ids))})", ids)
             return cursor.rowcount
 
-    def _anonymise(self, entry: ModelMap, model, ids: list, *, pk: str = "pk", queryset=None) -> int:
+    @staticmethod
+    def _anonymise(step: Step, in_batch: QuerySet, pk: str, ids: list) -> int:
+        """Erase the step's fields in the batch's rows: constants in one UPDATE, keyed hashes per row."""
         if not ids:
             return 0
-        values: dict[str, object] = {}
-        hashed: list[tuple[str, str]] = []
-        for name, spec in entry.personal.items():
-            f = entry.model._meta.get_field(name)
-            column = f.attname if f.is_relation else name
-            if spec.erase == FieldErasure.NULL:
-                values[column] = None if f.null else ""
-            elif spec.erase == FieldErasure.MASK:
-                values[column] = MASK
-            elif spec.erase == FieldErasure.HASH:
-                kind = {FindBy.EMAIL: "email", FindBy.PHONE: "phone"}.get(spec.find_by, "text")
-                hashed.append((column, kind))
-        manager = model._default_manager
-        if hashed:
-            columns = [c for c, _ in hashed]
-            for row in manager.filter(**{f"{pk}__in": ids}).values_list(pk, *columns):
+        entry = step.entry
+        constants: dict[str, object] = {}
+        per_row: list[tuple[str, object]] = []
+        for name in step.fields:
+            spec = entry.personal[name]
+            column, f = entry.column(name)
+            if spec.erase.pending(column, f) is None:
+                continue  # retained, or nothing to do
+            if spec.erase.per_row:
+                per_row.append((column, spec))
+            else:
+                constants[column] = spec.erase.constant(f)
+        manager = in_batch.model._default_manager
+        if per_row:
+            columns = [column for column, _spec in per_row]
+            for row in in_batch.values_list(pk, *columns):
                 changes = {
-                    column: pseudonym(value, kind=kind)
-                    for (column, kind), value in zip(hashed, row[1:])
+                    column: spec.erase.transform(value, find_by=spec.find_by)
+                    for (column, spec), value in zip(per_row, row[1:])
                     if value and not is_pseudonym(value)
                 }
                 if changes:
                     manager.filter(**{pk: row[0]}).update(**changes)
-        if values:
-            target = queryset if queryset is not None else manager.filter(**{f"{pk}__in": ids})
-            return target.update(**values)
+        if constants:
+            return in_batch.update(**constants)
         return len(ids)
+
+
+def _any(conditions) -> Q:
+    combined = Q()
+    for condition in conditions:
+        combined |= condition
+    return combined
+

@@ -8,14 +8,17 @@ never hashes a hash (which keeps a re-run of an erasure harmless).
 """
 
 import hashlib
+import re
 import hmac
 
 from django.conf import settings
+from django.db.models import Q
 
 from merchants.identifiers import normalize_email, normalize_phone
 
 PREFIX = "h$"
 LENGTH = 64  # fits any column the data map allows a keyed hash in
+PATTERN = r"^h\$[0-9a-f]{%d}$" % (LENGTH - len(PREFIX))
 
 
 def pseudonym(value: str, *, kind: str = "text") -> str:
@@ -29,4 +32,9 @@ def pseudonym(value: str, *, kind: str = "text") -> str:
 
 
 def is_pseudonym(value: str | None) -> bool:
-    return bool(value) and value.startswith(PREFIX) and len(value) == LENGTH
+    return bool(value) and re.match(PATTERN, value) is not None
+
+
+def pseudonym_q(column: str) -> Q:
+    """is_pseudonym() as a query: the rows whose `column` already holds a pseudonym."""
+    return Q(**{f"{column}__regex": PATTERN})

@@ -24,7 +24,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from . import pseudonyms
 
 
 class Category(models.TextChoices):
@@ -53,12 +56,124 @@ class RowErasure(models.TextChoices):
     ANONYMISE = "anonymise", _("anonimkan, simpan baris")
 
 
-class FieldErasure(models.TextChoices):
-    DELETE_ROW = "delete_row", _("terhapus bersama baris")
-    NULL = "null", _("kosongkan")
-    MASK = "mask", _("samarkan")
-    HASH = "hash", _("hash berkunci")
-    RETAIN = "retain", _("simpan (dasar hukum)")
+# -- field erasures ---------------------------------------------------------------------------
+#
+# Each kind of field erasure is one small strategy object, and the engine (what to write, which
+# rows still need it), the dry run (the same rows, counted) and the system check (does it fit
+# the column) all ask it: there is no switch over the kinds anywhere else.
+
+TEXT_FIELDS = (models.CharField, models.TextField)
+MASK = "[dihapus]"
+
+
+def _is_text(field) -> bool:
+    return isinstance(field, TEXT_FIELDS) and not field.is_relation
+
+
+def _filled(column: str, field) -> Q:
+    """Rows where the column holds something (not NULL, and not '' for text)."""
+    condition = Q(**{f"{column}__isnull": False})
+    return condition & ~Q(**{column: ""}) if _is_text(field) else condition
+
+
+@dataclass(frozen=True, eq=False)
+class FieldErasure:
+    """What erasure does to one field of a row that is kept. Subclasses are the kinds."""
+
+    value: str
+    label: str
+    # True when the field keeps a value after erasure (so an access package still shows it).
+    keeps_value: bool = False
+
+    def problem(self, field) -> str | None:
+        """Why this erasure cannot apply to `field` in a kept row, or None if it can."""
+        return None
+
+    def pending(self, column: str, field) -> Q | None:
+        """Rows whose `column` still holds what this erasure removes; None if it removes nothing."""
+        return None
+
+    def constant(self, field):
+        """The value every erased row gets (one UPDATE for a whole batch)."""
+        raise NotImplementedError(f"{self.value} has no constant value")
+
+    per_row = False  # True when the new value depends on the old one (a keyed hash)
+
+    def __str__(self):
+        return str(self.label)
+
+
+@dataclass(frozen=True, eq=False)
+class _DeleteWithRow(FieldErasure):
+    def problem(self, field):
+        return "is in a table whose rows are kept: say null, mask, hash or retain"
+
+
+@dataclass(frozen=True, eq=False)
+class _Null(FieldErasure):
+    def problem(self, field):
+        if not (field.null or _is_text(field)):
+            return "cannot be emptied: it is neither nullable nor text"
+        return None
+
+    def pending(self, column, field):
+        return _filled(column, field)
+
+    def constant(self, field):
+        return None if field.null else ""
+
+
+@dataclass(frozen=True, eq=False)
+class _Mask(FieldErasure):
+    def problem(self, field):
+        return None if _is_text(field) else "cannot be masked or hashed: it is not text"
+
+    def pending(self, column, field):
+        return _filled(column, field) & ~Q(**{column: MASK})
+
+    def constant(self, field):
+        return MASK
+
+
+@dataclass(frozen=True, eq=False)
+class _Hash(FieldErasure):
+    per_row = True
+    keeps_value = True
+
+    def problem(self, field):
+        if not _is_text(field):
+            return "cannot be masked or hashed: it is not text"
+        if field.max_length is not None and field.max_length < pseudonyms.LENGTH:
+            return f"is too short ({field.max_length}) for a keyed hash of {pseudonyms.LENGTH}"
+        return None
+
+    def pending(self, column, field):
+        return _filled(column, field) & ~pseudonyms.pseudonym_q(column)
+
+    def transform(self, value: str, *, find_by: "FindBy | None") -> str:
+        kind = {FindBy.EMAIL: "email", FindBy.PHONE: "phone"}.get(find_by, "text")
+        return pseudonyms.pseudonym(value, kind=kind)
+
+
+@dataclass(frozen=True, eq=False)
+class _Retain(FieldErasure):
+    keeps_value = True
+
+
+# The kinds a declaration names: FieldErasure.NULL, .MASK, .HASH, .RETAIN (kept rows) and
+# .DELETE_ROW (the field goes with its deleted row).
+FieldErasure.DELETE_ROW = _DeleteWithRow("delete_row", _("terhapus bersama baris"))
+FieldErasure.NULL = _Null("null", _("kosongkan"))
+FieldErasure.MASK = _Mask("mask", _("samarkan"))
+FieldErasure.HASH = _Hash("hash", _("hash berkunci"))
+FieldErasure.RETAIN = _Retain("retain", _("simpan (dasar hukum)"), keeps_value=True)
+FieldErasure.ALL = (
+    FieldErasure.DELETE_ROW, FieldErasure.NULL, FieldErasure.MASK, FieldErasure.HASH, FieldErasure.RETAIN,
+)
+
+
+# Whose a field is, when one row concerns several people (a sale: its buyer and its cashier).
+SUBJECT = "subject"
 
 
 @dataclass(frozen=True)
@@ -67,6 +182,9 @@ class Personal:
 
     `erase` matters only for rows that are kept anonymised; in a deleted row every field goes
     with the row. `normalised` names the companion column a phone lookup compares against.
+    `party` says whose the field is: a subject erasure changes only the fields of the party
+    the subject is in that row (erasing a buyer empties the buyer's link and receipt address
+    on her purchases, never the cashier link); a merchant purge changes them all.
     """
 
     category: Category
@@ -74,6 +192,20 @@ class Personal:
     erase: FieldErasure = FieldErasure.DELETE_ROW
     normalised: str | None = None
     correctable: bool = False
+    party: str = SUBJECT
+
+
+@dataclass(frozen=True)
+class Via:
+    """A foreign key to another declared model that ties a row to a person.
+
+    The row's `party` is the person the pointed-to row belongs to as its party `of`: a
+    payment's subject is its sale's buyer (`Via("sale", of="buyer")`), not its cashier.
+    """
+
+    field: str
+    party: str = SUBJECT
+    of: str = SUBJECT
 
 
 @dataclass
@@ -86,9 +218,9 @@ class ModelMap:
     retained_under: str | None = None
     # ORM path from this model to the merchant that owns the row.
     merchant: str | None = "merchant"
-    # Foreign keys to other declared models: a row belongs to a subject when the row it
-    # points to does (a payment of a customer's sale is the customer's).
-    subject_via: tuple[str, ...] = ()
+    # Foreign keys to other declared models that tie a row to a person (strings are read as
+    # Via(field)): a row belongs to a subject when the row it points to does.
+    subject_via: tuple[Via, ...] = ()
     # ORM path of the date a kept row's retention period runs from (for anonymised rows that
     # are deleted when their own period ends). Lines and payments follow their sale's date so
     # that they go with it.
@@ -108,9 +240,39 @@ class ModelMap:
         seen = {p.category for p in self.personal.values()}
         return [c.value for c in Category if c in seen]
 
-    def lookup_columns(self, find_by: FindBy) -> list[str]:
-        """Columns a subject identifier of kind `find_by` is compared with."""
-        return [p.normalised or name for name, p in self.personal.items() if p.find_by == find_by]
+    def __post_init__(self):
+        self.subject_via = tuple(v if isinstance(v, Via) else Via(v) for v in self.subject_via)
+
+    def lookup_columns(self, find_by: FindBy, *, party: str | None = None) -> list[str]:
+        """Columns a subject identifier of kind `find_by` is compared with (of one party, or all)."""
+        return [
+            p.normalised or name for name, p in self.personal.items()
+            if p.find_by == find_by and (party is None or p.party == party)
+        ]
+
+    @property
+    def parties(self) -> list[str]:
+        """The people a row of this table can concern, each found by its identifiers or a Via."""
+        found = {p.party for p in self.personal.values() if p.find_by} | {v.party for v in self.subject_via}
+        return sorted(found)
+
+    def fields_of(self, party: str | None) -> list[str]:
+        """Personal fields of one party (None: every personal field)."""
+        return [name for name, p in self.personal.items() if party is None or p.party == party]
+
+    def column(self, name: str) -> tuple[str, models.Field]:
+        f = self.model._meta.get_field(name)
+        return (f.attname if f.is_relation else name), f
+
+    def pending(self, fields: Iterable[str] | None = None) -> Q | None:
+        """Kept rows that still hold something the erasure of `fields` removes; None if nothing can."""
+        condition = Q()
+        for name in self.personal if fields is None else fields:
+            column, f = self.column(name)
+            more = self.personal[name].erase.pending(column, f)
+            if more is not None:
+                condition |= more
+        return condition or None
 
     @property
     def history_model(self) -> type[models.Model] | None:
@@ -131,7 +293,6 @@ class Exempt:
 class DataMap:
     maps: dict[str, ModelMap] = field(default_factory=dict)
     exempt: dict[str, Exempt] = field(default_factory=dict)
-    governed_apps: set[str] = field(default_factory=set)
     # Extension points for what is not a governed table: e.g. the consent ledger (replace the
     # identifier by a keyed hash) or produced files (delete them). Each is a callable
     # `(scope, *, dry_run) -> dict[str, int]` of counts, registered by the app that owns it.
@@ -150,7 +311,6 @@ class DataMap:
             raise ValueError(f"{label} is declared twice in the data map")
         entry = ModelMap(model=model, personal=dict(personal), not_personal=tuple(not_personal), **options)
         self.maps[label] = entry
-        self.governed_apps.add(model._meta.app_label)
         return entry
 
     def exempt_model(self, model: type[models.Model], *, reason: str) -> None:
@@ -158,7 +318,6 @@ class DataMap:
         if label in self.maps or label in self.exempt:
             raise ValueError(f"{label} is declared twice in the data map")
         self.exempt[label] = Exempt(model=model, reason=reason)
-        self.governed_apps.add(model._meta.app_label)
 
     def erasure_hook(self, name: str, hook) -> None:
         if name in self.erasure_hooks:

@@ -52,50 +52,68 @@ class SubjectRecords:
         return sum(m.total for m in self.merchants)
 
 
-def identifier_condition(entry, *, email: str | None, phone: str | None) -> Q:
-    """Rows of `entry`'s table (or of its history copy: same column names) holding the identifiers.
-
-    `email` and `phone` must already be normalised.
-    """
+def identifier_condition(entry, *, email: str | None, phone: str | None, party: str | None = None) -> Q:
+    """Rows of `entry`'s table (or of its history copy: same column names) holding the identifiers
+    in the fields of `party` (None: of anyone). `email` and `phone` must already be normalised."""
     condition = Q()
     if email:
-        for column in entry.lookup_columns(FindBy.EMAIL):
+        for column in entry.lookup_columns(FindBy.EMAIL, party=party):
             condition |= Q(**{f"{column}__iexact": email})
     if phone:
-        for column in entry.lookup_columns(FindBy.PHONE):
+        for column in entry.lookup_columns(FindBy.PHONE, party=party):
             condition |= Q(**{column: phone})
     return condition
+
+
+def subject_conditions(
+    *, email: str | None = None, phone: str | None = None, merchant_id: int | None = None,
+    registry: DataMap = datamap,
+) -> dict[str, dict[str, Q]]:
+    """Per declared model, per party, the condition of the rows where the subject is that party.
+
+    The subject is a row's party when one of that party's e-mail columns matches without
+    regard to case, one of its phone columns matches in E.164, or one of its `Via` foreign keys
+    points to a row whose party `of` the subject is. Identifiers are normalised here; callers
+    pass them as typed. Nothing is queried: the conditions hold subqueries.
+    """
+    email = normalize_email(email)
+    phone = normalize_phone(phone)
+    found: dict[str, dict[str, Q]] = {}
+    if not email and not phone:
+        return found
+    for entry in registry.in_dependency_order():
+        conditions: dict[str, Q] = {}
+        for party in entry.parties:
+            condition = identifier_condition(entry, email=email, phone=phone, party=party)
+            if condition:
+                conditions[party] = condition
+        for via in entry.subject_via:
+            target = registry.get(entry.model._meta.get_field(via.field).related_model)
+            target_condition = found.get(target.label, {}).get(via.of) if target is not None else None
+            if target_condition is not None:
+                target_rows = target.model._default_manager.filter(target_condition).values("pk")
+                conditions[via.party] = conditions.get(via.party, Q()) | Q(**{f"{via.field}__in": target_rows})
+        if merchant_id is not None and entry.merchant:
+            conditions = {p: c & Q(**{entry.merchant: merchant_id}) for p, c in conditions.items()}
+        if conditions:
+            found[entry.label] = dict(sorted(conditions.items()))
+    return found
 
 
 def subject_querysets(
     *, email: str | None = None, phone: str | None = None, merchant_id: int | None = None,
     registry: DataMap = datamap,
 ) -> dict[str, QuerySet]:
-    """Per declared model, an unevaluated queryset of the rows that belong to the subject.
-
-    A row belongs to the subject when one of its e-mail columns matches without regard to
-    case, one of its phone columns matches in E.164, or a `subject_via` foreign key points to
-    a row that belongs to the subject. Identifiers are normalised here; callers pass them as
-    typed. Nothing is queried until the caller evaluates a queryset.
-    """
-    email = normalize_email(email)
-    phone = normalize_phone(phone)
-    matches: dict[str, QuerySet] = {}
-    if not email and not phone:
-        return matches
-    for entry in registry.in_dependency_order():
-        condition = identifier_condition(entry, email=email, phone=phone)
-        for via in entry.subject_via:
-            target = registry.get(entry.model._meta.get_field(via).related_model)
-            if target is not None and target.label in matches:
-                condition |= Q(**{f"{via}__in": matches[target.label].values("pk")})
-        if not condition:
-            continue
-        queryset = entry.model._default_manager.filter(condition)
-        if merchant_id is not None and entry.merchant:
-            queryset = queryset.filter(**{entry.merchant: merchant_id})
-        matches[entry.label] = queryset
-    return matches
+    """Per declared model, an unevaluated queryset of the rows that concern the subject, in any party."""
+    querysets = {}
+    for label, per_party in subject_conditions(
+        email=email, phone=phone, merchant_id=merchant_id, registry=registry
+    ).items():
+        condition = Q()
+        for party_condition in per_party.values():
+            condition |= party_condition
+        querysets[label] = registry.maps[label].model._default_manager.filter(condition)
+    return querysets
 
 
 def subject_records(

@@ -4,7 +4,10 @@ import pytest
 from django.db import connection
 
 from merchants.models import LoyaltyCustomer, Merchant, Outlet, Payment, Sale, SaleLine, StaffUser
-from merchants.tests.factories import LoyaltyCustomerFactory, SaleFactory, SaleLineFactory, PaymentFactory
+from merchants.tests.factories import (
+    LoyaltyCustomerFactory, MerchantFactory, OutletFactory, PaymentFactory, SaleFactory, SaleLineFactory,
+    StaffUserFactory,
+)
 from retention import engine as engine_module
 from retention.engine import ANONYMISED, DELETED, MASK, Erasure, Scope
 from retention.pseudonyms import is_pseudonym
@@ -210,6 +213,58 @@ def test_subject_erasure_detaches_the_sales_a_cashier_rang_up(siti):
     assert LoyaltyCustomer.objects.filter(name="Siti Rahayu").count() == 2
 
 
+def test_erasing_a_buyer_leaves_the_cashier_of_her_purchases(siti):
+    """Her purchases lose her (customer link, receipt address), never the cashier who served her."""
+    shop = siti["shops"][1]
+    ani = StaffUserFactory(merchant=shop, name="Ani Kasir", email="ani@contoh.co.id")
+    bought = list(Sale.objects.filter(customer=siti["customers"][1]).order_by("pk"))
+    Sale.objects.filter(pk__in=[s.pk for s in bought]).update(cashier=ani)
+    cashiers = [ani.pk] * 3
+    Sale.objects.filter(pk=bought[0].pk).update(receipt_email="siti.rahayu@gmail.com")
+
+    Erasure(Scope.subject(phone="081234567890", email="siti.rahayu@gmail.com", merchant_id=shop.pk)).run()
+
+    after = list(Sale.objects.filter(pk__in=[s.pk for s in bought]).order_by("pk"))
+    assert [s.customer_id for s in after] == [None] * 3
+    assert after[0].receipt_email is None
+    assert [s.cashier_id for s in after] == cashiers  # the cashier is another person, kept
+    assert StaffUser.objects.filter(pk__in=cashiers).count() == len(set(cashiers))
+    assert set(Payment.objects.filter(sale__in=bought).values_list("card_masked", flat=True)) == {None}
+
+
+def test_erasing_a_cashier_leaves_the_buyers_of_the_sales_she_rang_up(siti):
+    shop = siti["shops"][0]
+    buyer = LoyaltyCustomerFactory(merchant=shop, email="pembeli@contoh.co.id")
+    rung = SaleFactory.create_batch(2, merchant=shop, cashier=siti["cashier"], customer=buyer, receipt_email="pembeli@contoh.co.id")
+    for sale in rung:
+        PaymentFactory(sale=sale, card_masked="4111 **** **** 1111")
+
+    planned = Erasure(Scope.subject(phone="081234567890", merchant_id=shop.pk)).count()
+    done = Erasure(Scope.subject(phone="081234567890", merchant_id=shop.pk)).run()
+    assert done.counts == planned
+
+    for sale in Sale.objects.filter(pk__in=[s.pk for s in rung]):
+        assert sale.cashier_id is None
+        assert (sale.customer_id, sale.receipt_email) == (buyer.pk, "pembeli@contoh.co.id")
+    assert set(Payment.objects.filter(sale__in=rung).values_list("card_masked", flat=True)) == {"4111 **** **** 1111"}
+
+
+def test_a_purged_outlet_keeps_no_business_name_in_clear(db):
+    shop = MerchantFactory(business_name="Warung Bu Drajat")
+    outlet = OutletFactory(merchant=shop, name="Warung Bu Drajat Manahan", city="Surakarta")
+    outlet.name = "Warung Bu Drajat Manahan Baru"
+    outlet.save()  # an older name in the history too
+    SaleFactory(merchant=shop, outlet=outlet)
+
+    Erasure(Scope.merchant(shop.pk)).run()
+
+    outlet.refresh_from_db()
+    assert is_pseudonym(outlet.name) and outlet.city == "Surakarta"
+    names = set(Outlet.history.model.objects.filter(id=outlet.pk).values_list("name", flat=True))
+    assert names and all(is_pseudonym(n) for n in names)
+    assert not Outlet.objects.filter(name__icontains="Drajat").exists()
+
+
 def test_subject_erasure_reaches_history_of_an_old_address(db):
     person = LoyaltyCustomerFactory(email="lama@contoh.co.id")
     person.email = "baru@contoh.co.id"
@@ -248,9 +303,7 @@ def test_erasure_hooks_are_the_extension_point(shop, tmp_path):
                 f.unlink()
         return {"exports (files)": {DELETED: len(files)}} if files else {}
 
-    registry = DataMap(
-        maps=dict(datamap.maps), exempt=dict(datamap.exempt), governed_apps=set(datamap.governed_apps)
-    )
+    registry = DataMap(maps=dict(datamap.maps), exempt=dict(datamap.exempt))
     registry.erasure_hook("exports", delete_exports)
 
     planned = Erasure(Scope.merchant(shop.pk), registry=registry).count()

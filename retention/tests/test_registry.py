@@ -52,8 +52,7 @@ def test_every_app_with_personal_data_declares_every_model():
 
 def test_an_undeclared_field_fails_the_check():
     registry = _customer_map(DataMap(), drop=["email"])
-    registry.governed_apps.clear()  # only the field check, not the missing-model check
-    errors = check_registry(registry)
+    errors = check_registry(registry, app_configs=[])  # only the field check, not the missing-model check
     assert _ids(errors) == ["retention.E002"]
     assert "merchants.LoyaltyCustomer.email" in errors[0].msg
     assert isinstance(errors[0], checks.Error)
@@ -61,8 +60,7 @@ def test_an_undeclared_field_fails_the_check():
 
 def test_a_declared_field_that_does_not_exist_fails_the_check():
     registry = _customer_map(DataMap(), personal={"nickname": Personal(Category.IDENTITY)})
-    registry.governed_apps.clear()
-    assert _ids(check_registry(registry)) == ["retention.E003"]
+    assert _ids(check_registry(registry, app_configs=[])) == ["retention.E003"]
 
 
 def test_a_model_of_a_governed_app_missing_from_the_map_fails_the_check():
@@ -97,8 +95,7 @@ def test_the_real_check_framework_refuses_a_silent_field(monkeypatch):
 )
 def test_declarations_that_do_not_fit_the_field_fail(overrides, code):
     registry = _customer_map(DataMap(), **overrides)
-    registry.governed_apps.clear()
-    assert code in _ids(check_registry(registry))
+    assert code in _ids(check_registry(registry, app_configs=[]))
 
 
 def test_erasure_must_fit_the_column():
@@ -116,8 +113,7 @@ def test_erasure_must_fit_the_column():
         },
         not_personal=("id", "merchant", "sale"),
     )
-    registry.governed_apps.clear()
-    assert _ids(check_registry(registry)) == ["retention.E007", "retention.E008"]
+    assert _ids(check_registry(registry, app_configs=[])) == ["retention.E007", "retention.E008"]
 
 
 def test_declaring_a_model_twice_is_refused():
@@ -137,3 +133,40 @@ def test_dependency_order_puts_parents_first():
 def test_history_tables_are_known_to_the_map():
     assert datamap.get(Merchant).history_model._meta.db_table == "merchants_historicalmerchant"
     assert datamap.get(Sale).history_model is None
+
+
+def test_a_field_of_a_person_the_row_cannot_be_tied_to_fails_the_check():
+    registry = _customer_map(DataMap(), personal={"name": Personal(Category.IDENTITY, party="cashier")})
+    assert "retention.E011" in _ids(check_registry(registry, app_configs=[]))
+
+
+def test_a_row_deleted_whole_may_concern_one_person_only():
+    registry = _customer_map(
+        DataMap(), personal={"email": Personal(Category.CONTACT, find_by=FindBy.EMAIL, party="referrer")}
+    )
+    assert "retention.E012" in _ids(check_registry(registry, app_configs=[]))
+
+
+def test_every_model_of_every_project_app_must_be_declared():
+    """A model with an e-mail and a phone added to requests_portal, which declares nothing yet."""
+    from django.apps import apps
+    from django.db import models
+    from django.test.utils import isolate_apps
+
+    from retention.checks import project_app_configs
+
+    assert {c.label for c in project_app_configs()} >= {"merchants", "retention", "consent", "requests_portal"}
+    assert "django_celery_beat" not in {c.label for c in project_app_configs()}
+    with isolate_apps("requests_portal") as isolated:
+        class Requester(models.Model):
+            email = models.EmailField()
+            phone = models.CharField(max_length=20)
+
+            class Meta:
+                app_label = "requests_portal"
+
+        errors = check_registry(datamap, app_configs=[isolated.get_app_config("requests_portal")])
+    assert [e.id for e in errors] == ["retention.E001"]
+    assert "requests_portal.Requester is not in the data map" in errors[0].msg
+    assert "requests_portal/datamap.py" in errors[0].msg
+    assert apps.get_app_config("requests_portal")  # the real registry is untouched
