@@ -50,3 +50,25 @@ def _celery_in_process(request):
     app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
     yield
     app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+@pytest.fixture
+def seeded(transactional_db):
+    """What the data migrations seed (rules, periodic tasks), put back after a flush."""
+    from junoprivacy.testing import reseed_migrated_data
+
+    reseed_migrated_data()
+
+
+@pytest.fixture
+def cluster_env():
+    """Settings for the cluster's processes; a test module overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
+def cluster(seeded, tmp_path, cluster_env):
+    """Real Celery workers and beat for one test (junoprivacy.testing); marker `worker`."""
+    from junoprivacy.testing import start_cluster
+
+    yield from start_cluster(tmp_path, cluster_env)

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "simple_history",
     "django_celery_beat",
     "merchants",
+    "messaging",
     "retention",
     "consent",
     "requests_portal",
@@ -157,6 +158,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # renewed before every batch; a killed worker's lease runs out after this many seconds.
 ERASURE_BATCH_SIZE = env.int("ERASURE_BATCH_SIZE", default=2000)
 PURGE_LEASE_SECONDS = env.int("PURGE_LEASE_SECONDS", default=300)
+# A long erasure saves its progress, gives its claim back and queues itself again after this many
+# seconds, well before the soft time limit: only a real error is a failure.
+ERASURE_TIME_BUDGET_SECONDS = env.int(
+    "ERASURE_TIME_BUDGET_SECONDS", default=max(60, CELERY_TASK_SOFT_TIME_LIMIT - 5 * 60)
+)
 
 # Security: strict in production, relaxed only where DEBUG serves plain HTTP locally.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)

@@ -17,11 +17,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from junoprivacy.admin_tools import ReadOnlyAdminMixin, confirm_action, is_confirmed
 from junoprivacy.pagination import EstimatedCountPaginator
 
 from . import services
 from .exceptions import RetentionError
-from .models import ChurnEvent, ErasureRun, LegalHold, PurgeSchedule, RetentionRule
+from .models import ChurnEvent, ErasureRun, LegalHold, PurgeSchedule, PurgeWarning, RetentionRule
 
 
 @admin.register(RetentionRule)
@@ -53,34 +54,6 @@ class RetentionRuleAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-class ReadOnlyMixin:
-    """Records written by services only: viewable, never edited or deleted in a form."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-def _confirm(modeladmin, request, queryset, *, title, question, action, objects):
-    """Django's intermediate page for a destructive action: nothing happens until confirmed."""
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "question": question,
-        "objects": objects,
-        "queryset": queryset,
-        "action": action,
-        "opts": modeladmin.model._meta,
-        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-    }
-    return TemplateResponse(request, "admin/retention/confirm_action.html", context)
 
 
 class ActiveHoldFilter(admin.SimpleListFilter):
@@ -166,6 +139,9 @@ class LegalHoldAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def has_add_permission(self, request):
+        return request.user.has_perm("retention.place_legalhold")
+
     def save_model(self, request, obj, form, change):
         if change:
             raise PermissionDenied
@@ -180,7 +156,7 @@ class LegalHoldAdmin(SimpleHistoryAdmin):
 
     def lift_view(self, request, hold_id):
         hold = get_object_or_404(LegalHold.objects.select_related("merchant"), pk=hold_id)
-        if not self.has_change_permission(request, hold):
+        if not request.user.has_perm("retention.lift_legalhold"):
             raise PermissionDenied
         form = HoldLiftForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -206,19 +182,63 @@ class ChurnForm(forms.Form):
     churned_at = forms.DateTimeField(label=_("Berhenti pada"), required=False, help_text=_("Kosongkan untuk sekarang."))
 
 
+def _delivery(warning: PurgeWarning) -> str:
+    message = warning.message
+    if message is None:
+        return str(_("tanpa alamat, dicatat %(at)s") % {"at": timezone.localtime(warning.created_at).strftime("%Y-%m-%d %H:%M")})
+    when = message.sent_at or message.created_at
+    return f"{message.get_state_display()} {timezone.localtime(when):%Y-%m-%d %H:%M}"
+
+
+class PurgeWarningInline(admin.TabularInline):
+    """Each warning with its delivery: to whom (a keyed hash after the purge), when, outcome."""
+
+    model = PurgeWarning
+    fields = ("days", "created_at", "recipient", "delivery", "attempts", "last_error")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("message")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("penerima"))
+    def recipient(self, obj):
+        return obj.message.to_email if obj.message else "-"
+
+    @admin.display(description=_("hasil pengiriman"))
+    def delivery(self, obj):
+        return _delivery(obj)
+
+    @admin.display(description=_("percobaan"))
+    def attempts(self, obj):
+        return obj.message.attempts if obj.message else 0
+
+    @admin.display(description=_("galat terakhir"))
+    def last_error(self, obj):
+        return obj.message.last_error if obj.message else ""
+
+
 @admin.register(PurgeSchedule)
 class PurgeScheduleAdmin(admin.ModelAdmin):
     """Churned merchants and their purge: due date, warnings, state. Changes go through services."""
 
     list_display = ("merchant_id", "merchant_name", "state", "churned_at", "due_display", "warnings_display", "purged_at")
     list_select_related = ("merchant", "rule")
+    inlines = (PurgeWarningInline,)
     list_filter = ("state", "due_at")
     search_fields = ("=merchant__id", "merchant__business_name")
     ordering = ("due_at",)
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     actions = ("dry_run", "reactivate")
-    readonly_fields = ("merchant", "rule", "churned_at", "due_at", "state", "warnings_sent", "lease_until", "claimed_by", "purged_at", "updated_at")
+    readonly_fields = ("merchant", "rule", "churned_at", "due_at", "state", "purged_at", "updated_at")
     change_list_template = "admin/retention/purgeschedule/change_list.html"
 
     @admin.display(description=_("nama usaha"), ordering="merchant__business_name")
@@ -234,7 +254,12 @@ class PurgeScheduleAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("peringatan"))
     def warnings_display(self, obj):
-        return ", ".join(f"H-{d}" for d in sorted(obj.warnings_sent, key=int, reverse=True)) or "-"
+        # Prefetched with their messages (get_queryset): no query per row.
+        given = [w for w in obj.warnings.all() if w.created_at >= obj.churned_at]
+        return ", ".join(f"H-{w.days}: {_delivery(w)}" for w in given) or "-"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("warnings__message")
 
     def has_add_permission(self, request):
         return False
@@ -243,11 +268,13 @@ class PurgeScheduleAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
-        # The form is read-only; the change permission gates the churn and the actions.
-        return super().has_change_permission(request, obj) if obj is None else False
+        return False  # read-only: churn, reactivation and dry runs go through services
+
+    def has_record_churn_permission(self, request):
+        return request.user.has_perm("retention.record_churn")
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "can_churn": self.has_change_permission(request)}
+        extra_context = {**(extra_context or {}), "can_churn": request.user.has_perm("retention.record_churn")}
         return super().changelist_view(request, extra_context)
 
     def get_urls(self):
@@ -256,7 +283,7 @@ class PurgeScheduleAdmin(admin.ModelAdmin):
         ] + super().get_urls()
 
     def churn_view(self, request):
-        if not super().has_change_permission(request):
+        if not request.user.has_perm("retention.record_churn"):
             raise PermissionDenied
         form = ChurnForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -292,10 +319,10 @@ class PurgeScheduleAdmin(admin.ModelAdmin):
                 ),
             )
 
-    @admin.action(description=_("Merchant aktif kembali (batalkan penghapusan)"), permissions=["change"])
+    @admin.action(description=_("Merchant aktif kembali (batalkan penghapusan)"), permissions=["record_churn"])
     def reactivate(self, request, queryset):
-        if request.POST.get("confirmed") != "yes":
-            return _confirm(
+        if not is_confirmed(request):
+            return confirm_action(
                 self, request, queryset, title=_("Batalkan penghapusan?"), action="reactivate",
                 question=_("Merchant berikut dicatat aktif kembali dan penghapusannya dibatalkan."),
                 objects=[f"{s.merchant_id} {s.merchant.business_name}" for s in queryset.select_related("merchant")],
@@ -321,7 +348,7 @@ class RunStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(ErasureRun)
-class ErasureRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class ErasureRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The proof of every erasure: progress while it runs, counts when done, failures to retry."""
 
     list_display = ("id", "kind", "state_display", "merchant_ref", "rule", "dry_run", "progress", "started_at", "finished_at", "why")
@@ -376,8 +403,8 @@ class ErasureRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.action(description=_("Ulangi penghapusan yang gagal"), permissions=["retry"])
     def retry(self, request, queryset):
         failed = queryset.filter(state=ErasureRun.State.FAILED, kind=ErasureRun.Kind.MERCHANT_PURGE)
-        if request.POST.get("confirmed") != "yes":
-            return _confirm(
+        if not is_confirmed(request):
+            return confirm_action(
                 self, request, failed, title=_("Ulangi penghapusan?"), action="retry",
                 question=_("Penghapusan merchant berikut diantrikan lagi dan dilanjutkan dari titik terakhir."),
                 objects=[f"#{r.pk} merchant {r.merchant_ref}: {r.error}" for r in failed],
@@ -391,11 +418,11 @@ class ErasureRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
                 self.message_user(request, _("Penghapusan #%(old)s diulang sebagai #%(new)s.") % {"old": run.pk, "new": retry.pk})
 
     def has_retry_permission(self, request):
-        return request.user.has_perm("retention.change_erasurerun")
+        return request.user.has_perm("retention.retry_erasurerun")
 
 
 @admin.register(ChurnEvent)
-class ChurnEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class ChurnEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("merchant_id", "kind", "at", "source", "actor", "recorded_at")
     list_select_related = ("actor",)
     list_filter = ("kind", "source")

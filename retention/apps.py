@@ -9,6 +9,7 @@ class RetentionConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the data-map system check)
+        from . import tasks  # noqa: F401  (registered by name: services queue them without importing them)
 
         # Each app declares its personal data in its own datamap.py, as admin.py is found.
         autodiscover_modules("datamap")

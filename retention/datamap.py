@@ -5,7 +5,7 @@ keeps only keyed hashes and counts). A legal hold names the subject it protects:
 kept while the hold lasts, and never shown in an access package (no lookup is declared).
 """
 
-from .models import ChurnEvent, ErasureRun, LegalHold, PurgeSchedule, RetentionRule
+from .models import ChurnEvent, ErasureRun, LegalHold, PurgeSchedule, PurgeWarning, RetentionRule
 from .registry import Category as C
 from .registry import FieldErasure as E
 from .registry import Personal, RowErasure, datamap
@@ -13,6 +13,9 @@ from .registry import Personal, RowErasure, datamap
 datamap.exempt_model(RetentionRule, reason="Aturan retensi: teks hukum, bukan data pribadi.")
 datamap.exempt_model(ChurnEvent, reason="Tanggal berhenti/aktif kembali merchant; tanpa data pribadi.")
 datamap.exempt_model(PurgeSchedule, reason="Jadwal penghapusan per merchant; tanpa data pribadi.")
+datamap.exempt_model(
+    PurgeWarning, reason="Peringatan: hari dan waktu; alamat dan isinya ada di pesan keluar (messaging)."
+)
 datamap.exempt_model(ErasureRun, reason="Bukti penghapusan: jumlah per tabel dan hash berkunci, tanpa isi.")
 
 datamap.register(

@@ -11,3 +11,7 @@ class RetentionError(Exception):
 
 class ErasureBlocked(RetentionError):
     """A legal hold covers what was to be erased."""
+
+
+class NotPermitted(RetentionError):
+    """The person acting lacks the permission the step needs."""

@@ -1,3 +1,6 @@
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -66,6 +69,21 @@ class RetentionRule(models.Model):
         days = {int(p) for p in self.warning_days.replace(" ", "").split(",") if p.isdigit()}
         return sorted(days, reverse=True)
 
+    @property
+    def period_delta(self) -> timedelta:
+        return timedelta(days=self.period * (365 if self.unit == self.Unit.YEARS else 1))
+
+    def cutoff(self, *, now: datetime) -> datetime:
+        """Rows dated before this have outlived the rule.
+
+        Counted from the end of the financial year (calendar year, Asia/Jakarta) where the rule
+        says so: a sale of 2015 is kept to the end of 2025 and goes on 1 January 2026.
+        """
+        if self.from_end_of_financial_year and self.unit == self.Unit.YEARS:
+            zone = ZoneInfo(settings.TIME_ZONE)
+            return datetime(timezone.localtime(now, zone).year - self.period, 1, 1, tzinfo=zone)
+        return now - self.period_delta
+
 
 class LegalHold(models.Model):
     """Stops every erasure it covers, scheduled or requested, until lifted or ended.
@@ -101,6 +119,10 @@ class LegalHold(models.Model):
         verbose_name = _("penahanan hukum")
         verbose_name_plural = _("penahanan hukum")
         ordering = ["-placed_at"]
+        permissions = [
+            ("place_legalhold", _("Boleh memasang penahanan hukum")),
+            ("lift_legalhold", _("Boleh mencabut penahanan hukum")),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(merchant__isnull=False) | ~Q(subject_email="") | ~Q(subject_phone=""),
@@ -169,9 +191,6 @@ class PurgeSchedule(models.Model):
     churned_at = models.DateTimeField(_("berhenti"))
     due_at = models.DateTimeField(_("jatuh tempo"))
     state = models.CharField(_("status"), max_length=16, choices=State.choices, default=State.SCHEDULED)
-    warnings_sent = models.JSONField(_("peringatan terkirim"), default=dict, blank=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    claimed_by = models.CharField(max_length=64, blank=True)
     purged_at = models.DateTimeField(_("dihapus"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -179,9 +198,38 @@ class PurgeSchedule(models.Model):
         verbose_name = _("jadwal penghapusan")
         verbose_name_plural = _("jadwal penghapusan")
         indexes = [models.Index(fields=["state", "due_at"], name="purge_state_due")]
+        permissions = [("record_churn", _("Boleh mencatat merchant berhenti atau aktif kembali"))]
 
     def __str__(self):
         return f"{self.merchant_id} {self.get_state_display()} {self.due_at:%Y-%m-%d}"
+
+
+class PurgeWarning(models.Model):
+    """One warning of a coming purge (14 or 3 days before, per the rule), and its message.
+
+    The purge waits until every warning of its rule was delivered and its days have passed,
+    counted from the delivery (retention.selectors.warned_q). The message in the outbox says
+    to which address, when and with what outcome; after the purge its address is a keyed hash.
+    A merchant with no address on file gets a warning with no message: recorded, counted from
+    when it was recorded, and shown to officers.
+    """
+
+    schedule = models.ForeignKey(PurgeSchedule, on_delete=models.PROTECT, related_name="warnings")
+    days = models.PositiveSmallIntegerField(_("hari sebelum penghapusan"))
+    message = models.ForeignKey(
+        "messaging.OutboundMessage", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("pesan"),
+    )
+    created_at = models.DateTimeField(_("dibuat"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("peringatan penghapusan")
+        verbose_name_plural = _("peringatan penghapusan")
+        ordering = ["schedule", "-days", "created_at"]
+        indexes = [models.Index(fields=["schedule", "days"], name="purgewarning_schedule_days")]
+
+    def __str__(self):
+        return f"H-{self.days} #{self.pk}"
 
 
 class ErasureRun(models.Model):
@@ -228,12 +276,29 @@ class ErasureRun(models.Model):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retries",
         verbose_name=_("percobaan ulang dari"),
     )
+    # The claim of the worker running it (retention.services.runs): every write it makes is
+    # fenced by this token; a dead worker's lease runs out and another takes the run over.
+    claimed_by = models.CharField(_("dipegang oleh"), max_length=64, blank=True)
+    lease_until = models.DateTimeField(_("masa pegang"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("catatan penghapusan")
         verbose_name_plural = _("catatan penghapusan")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["state", "kind"], name="erasurerun_state_kind")]
+        indexes = [
+            models.Index(fields=["state", "kind"], name="erasurerun_state_kind"),
+            models.Index(fields=["state", "lease_until"], name="erasurerun_state_lease"),
+        ]
+        constraints = [
+            # One open run per merchant and rule for a purge or an expiry: a resumed or retried run
+            # goes on in the same record, never beside it.
+            models.UniqueConstraint(
+                fields=["kind", "merchant_ref", "rule"],
+                condition=Q(state__in=["pending", "running"], dry_run=False, kind__in=["merchant_purge", "retention_expiry"]),
+                name="erasurerun_one_open_per_scope",
+            ),
+        ]
+        permissions = [("retry_erasurerun", _("Boleh mengulang penghapusan yang gagal"))]
 
     def __str__(self):
         return f"{self.get_kind_display()} #{self.pk}"

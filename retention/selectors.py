@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from merchants.identifiers import normalize_email, normalize_phone
 from merchants.models import Merchant
 
-from .models import LegalHold, PurgeSchedule
+from messaging.models import OutboundMessage
+
+from .models import ErasureRun, LegalHold, PurgeSchedule, PurgeWarning, RetentionRule
 from .registry import DataMap, FindBy, datamap
 
 
@@ -176,16 +181,90 @@ def held_merchant_ids(*, now=None) -> set[int]:
     )
 
 
-def schedules_due(*, now) -> QuerySet:
-    """Scheduled purges that are due and not held: one indexed query on (state, due_at)."""
+def churn_rules() -> list[RetentionRule]:
+    return list(RetentionRule.objects.filter(trigger=RetentionRule.Trigger.MERCHANT_CHURNED))
+
+
+def delivered_q(*, days: int, now: datetime) -> Q:
+    """Warnings of `days` delivered at least `days` days before `now`: sent by their message, or
+    recorded without one (no address on file)."""
+    before = now - timedelta(days=days)
+    return Q(days=days) & (
+        Q(message__state=OutboundMessage.State.SENT, message__sent_at__lte=before)
+        | Q(message__isnull=True, created_at__lte=before)
+    )
+
+
+def warned_q(*, now: datetime, rules: list[RetentionRule]) -> Q:
+    """Schedules whose every warning (per their rule) was delivered, its days passed since."""
+    condition = Q(pk__in=[])
+    for rule in rules:
+        per_rule = Q(rule_id=rule.pk)
+        for days in rule.warnings:
+            per_rule &= Exists(
+                PurgeWarning.objects.filter(
+                    delivered_q(days=days, now=now), schedule=OuterRef("pk"), created_at__gte=OuterRef("churned_at")
+                )
+            )
+        condition |= per_rule
+    return condition
+
+
+def schedules_due(*, now, rules: list[RetentionRule] | None = None) -> QuerySet:
+    """Scheduled purges that are due, warned in time and not held: an indexed scan on
+    (state, due_at), then a few EXISTS per due schedule."""
+    rules = churn_rules() if rules is None else rules
     active_hold = LegalHold.objects.filter(LegalHold.active_q(now), merchant_id=OuterRef("merchant_id"))
     return (
         # A merchant reactivated behind the portal's back is cancelled by churn_detect, which
         # the plan runs first, and re-checked by the purge before every batch: no join here.
         PurgeSchedule.objects.filter(state=PurgeSchedule.State.SCHEDULED, due_at__lte=now)
+        .filter(warned_q(now=now, rules=rules))
         .exclude(Exists(active_hold))
         .order_by("due_at")
     )
+
+
+def schedules_to_warn(*, now, horizon_days: int) -> QuerySet:
+    """Scheduled, unheld purges that are due within `horizon_days` (or overdue: churn reported late),
+    with their warnings and messages, for the warning step of the plan."""
+    active_hold = LegalHold.objects.filter(LegalHold.active_q(now), merchant_id=OuterRef("merchant_id"))
+    return (
+        PurgeSchedule.objects.filter(state=PurgeSchedule.State.SCHEDULED, due_at__lte=now + timedelta(days=horizon_days))
+        .exclude(Exists(active_hold))
+        .select_related("merchant", "rule")
+        .prefetch_related("warnings__message")
+        .order_by("due_at")
+    )
+
+
+def purge_stop_reason(*, schedule_id: int, now: datetime | None = None) -> str | None:
+    """Why the purge must not go on now, or None. Asked before every batch."""
+    now = now or timezone.now()
+    schedule = PurgeSchedule.objects.select_related("merchant", "rule").get(pk=schedule_id)
+    if schedule.state == PurgeSchedule.State.CANCELLED or schedule.merchant.churned_at is None:
+        return _("Merchant aktif kembali; penghapusan dibatalkan.")
+    hold = holds_for_merchant(schedule.merchant_id, now=now).first()
+    if hold is not None:
+        return hold_reason(hold)
+    if schedule.due_at > now:
+        return _("Belum jatuh tempo (%(due)s).") % {"due": timezone.localtime(schedule.due_at).strftime("%Y-%m-%d %H:%M")}
+    if not PurgeSchedule.objects.filter(warned_q(now=now, rules=[schedule.rule]), pk=schedule_id).exists():
+        return _("Peringatan %(days)s hari sebelumnya belum terkirim semua, atau masanya belum lewat.") % {
+            "days": " dan ".join(str(d) for d in schedule.rule.warnings)
+        }
+    return None
+
+
+def hold_reason(hold: LegalHold) -> str:
+    return _("Ditahan (%(reason)s): %(detail)s") % {"reason": hold.get_reason_display(), "detail": hold.detail}
+
+
+def runs_stalled(*, now) -> QuerySet:
+    """Runs left running with no live worker: the lease ran out, or was given back to be queued again."""
+    return ErasureRun.objects.filter(
+        state=ErasureRun.State.RUNNING, dry_run=False, lease_until__lt=now
+    ).order_by("lease_until")
 
 
 def churn_unscheduled(*, now) -> QuerySet:
@@ -199,11 +278,6 @@ def churn_unscheduled(*, now) -> QuerySet:
 def reactivated_unnoticed() -> QuerySet:
     """Scheduled purges whose merchant's churn date was cleared where the portal did not see it."""
     return PurgeSchedule.objects.filter(state=PurgeSchedule.State.SCHEDULED, merchant__churned_at__isnull=True)
-
-
-def schedules_stalled(*, now) -> QuerySet:
-    """Purges whose worker died: still marked purging, lease run out."""
-    return PurgeSchedule.objects.filter(state=PurgeSchedule.State.PURGING, lease_until__lt=now).order_by("due_at")
 
 
 def expiring_entries(registry: DataMap = datamap):

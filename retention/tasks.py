@@ -1,21 +1,24 @@
-"""Celery tasks of retention. Each takes ids, re-reads its rows, calls one service.
+"""Celery tasks of retention, each named after the service it calls; they take ids.
 
-Acknowledged late (settings) so a killed worker's task is delivered again; safe to run twice:
-the purge claims its schedule (a second copy finds it claimed and returns), and the engine
-only touches rows that still need it.
+Registered by name (services queue them by name, never importing this module). Acknowledged
+late (settings) so a killed worker's task is delivered again; safe to run twice: the purge and
+the expiry claim their run (a second copy finds it claimed and returns), and the engine only
+touches rows that still need it.
 """
 
 import logging
 
 from celery import shared_task
 
+from . import services
 from .models import PurgeSchedule
-from .services import TRANSIENT_DB_ERRORS, merchant_purge, purge_plan, retention_expire
+from .services.plan import EXPIRE_TASK
+from .services.purge import PURGE_TASK
 
 logger = logging.getLogger(__name__)
 
 RETRY = {
-    "autoretry_for": TRANSIENT_DB_ERRORS,
+    "autoretry_for": services.TRANSIENT_DB_ERRORS,
     "retry_backoff": 5,
     "retry_backoff_max": 600,
     "retry_jitter": True,
@@ -23,22 +26,32 @@ RETRY = {
 }
 
 
-@shared_task(acks_late=True, **RETRY)
-def plan_purges() -> dict:
-    return purge_plan()
+@shared_task(name="retention.purge_plan", acks_late=True, **RETRY)
+def purge_plan() -> dict:
+    return services.purge_plan()
 
 
-@shared_task(acks_late=True, **RETRY)
-def purge_merchant(schedule_id: int) -> dict | None:
+@shared_task(name="retention.work_resume_stalled", acks_late=True, **RETRY)
+def work_resume_stalled() -> dict:
+    return services.work_resume_stalled()
+
+
+@shared_task(name=PURGE_TASK, bind=True, acks_late=True, **RETRY)
+def merchant_purge(self, schedule_id: int) -> dict | None:
     if not PurgeSchedule.objects.filter(pk=schedule_id).exists():
         return None
-    run = merchant_purge(schedule_id=schedule_id)
+    run = services.merchant_purge(schedule_id=schedule_id)
     if run is None:
-        logger.info("purge of schedule %s not claimed: another worker has it, or it is not due", schedule_id)
+        logger.info("purge of schedule %s not taken: another worker has it, or it is not due", schedule_id)
         return None
+    if run.state == run.State.RUNNING:  # its time budget ran out: progress saved, claim given back
+        merchant_purge.delay(schedule_id)
     return {"run": run.pk, "state": run.state, "rows": run.rows_done}
 
 
-@shared_task(acks_late=True, **RETRY)
-def expire_retained(merchant_id: int) -> list[int]:
-    return [run.pk for run in retention_expire(merchant_id=merchant_id)]
+@shared_task(name=EXPIRE_TASK, acks_late=True, **RETRY)
+def retention_expire(merchant_id: int) -> list[int]:
+    runs = services.retention_expire(merchant_id=merchant_id)
+    if any(run.state == run.State.RUNNING for run in runs):
+        retention_expire.delay(merchant_id)
+    return [run.pk for run in runs]

@@ -36,9 +36,11 @@ def test_compliance_officer_views_merchants_rules_and_schedules():
     assert _app_perms("merchants", "view") <= perms
     assert {"retention.view_retentionrule", "retention.view_historicalretentionrule"} <= perms
     assert _app_perms("django_celery_beat", "view") <= perms
-    # beyond viewing: placing legal holds and recording churn or reactivation (0002)
+    assert {"retention.view_purgewarning", "messaging.view_outboundmessage"} <= perms
+    # beyond viewing: placing legal holds and recording churn or reactivation, by permissions
+    # named for what they allow, which the services check (0003)
     changes = {p for p in perms if not p.split(".")[1].startswith("view_")}
-    assert changes == {"retention.add_legalhold", "retention.change_purgeschedule"}, sorted(perms)
+    assert changes == {"retention.place_legalhold", "retention.record_churn"}, sorted(perms)
     assert not any(p.startswith("auth.") for p in perms)
 
 
@@ -47,8 +49,8 @@ def test_data_protection_officer_also_corrects_rules_and_plans_tasks():
     dpo = _perms("Data protection officer")
     assert dpo - officer == {
         "retention.change_retentionrule",
-        "retention.change_legalhold",  # lifting a hold: the second pair of eyes
-        "retention.change_erasurerun",  # retrying a failed purge
+        "retention.lift_legalhold",  # lifting a hold: the second pair of eyes
+        "retention.retry_erasurerun",  # retrying a failed purge
         "django_celery_beat.add_periodictask",
         "django_celery_beat.change_periodictask",
     }
@@ -59,10 +61,10 @@ def test_auditor_views_everything_governed_and_changes_nothing():
     perms = _perms("Auditor")
     # A model added to one of these apps after 0001_groups fails this test until a migration
     # of its own grants the Auditor (and whoever else needs it) its view permission.
-    for app_label in ("merchants", "retention", "django_celery_beat"):
+    for app_label in ("merchants", "messaging", "retention", "django_celery_beat"):
         missing = _app_perms(app_label, "view") - perms
         assert not missing, f"the Auditor cannot view {sorted(missing)}: grant it in a migration"
-    assert {p.split(".")[0] for p in perms} == {"merchants", "retention", "django_celery_beat"}
+    assert {p.split(".")[0] for p in perms} == {"merchants", "messaging", "retention", "django_celery_beat"}
     assert all(p.split(".")[1].startswith("view_") for p in perms), sorted(perms)
 
 

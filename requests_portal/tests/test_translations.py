@@ -14,7 +14,7 @@ from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import trans_real
 
-APPS = ("merchants", "retention", "consent", "requests_portal")
+APPS = ("merchants", "messaging", "retention", "consent", "requests_portal")
 
 
 def _po_entries(path):

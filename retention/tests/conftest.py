@@ -6,6 +6,7 @@ from merchants.tests.factories import (
     BankAccountFactory, DeviceSessionFactory, LoyaltyCustomerFactory, MerchantFactory, OutletFactory,
     PaymentFactory, SaleFactory, SaleLineFactory, StaffUserFactory,
 )
+from messaging.models import OutboundMessage
 from retention.registry import datamap
 
 
@@ -42,6 +43,11 @@ def build_shop(*, customers=3, sales=4, email_domain="contoh.co.id"):
         PaymentFactory(sale=sale)
     for member in staff:
         DeviceSessionFactory(merchant=shop, staff=member)
+    OutboundMessage.objects.create(  # a message about the shop, sent to its owner
+        kind="purge_warning", to_email=shop.owner_email or "pemilik@contoh.co.id", merchant=shop,
+        subject=f"Data {shop.business_name} akan dihapus", body=f"Yth. {shop.owner_name}", state="sent",
+        sent_at=shop.subscription_started_at, attempts=1,
+    )
     return shop
 
 
@@ -84,3 +90,42 @@ def siti():
     SaleLineFactory(sale=other_sale)
     DeviceSessionFactory(merchant=shops[0])
     return {"shops": shops, "customers": customers, "cashier": cashier}
+
+
+def deliver_warnings(schedule, *, at=None):
+    """Every warning of the schedule's rule, delivered at `at` (default: the churn itself)."""
+    from messaging.models import OutboundMessage
+    from retention.models import PurgeWarning
+
+    at = at or schedule.churned_at
+    for days in schedule.rule.warnings:
+        message = OutboundMessage.objects.create(
+            kind="purge_warning", to_email=schedule.merchant.owner_email or "pemilik@contoh.co.id",
+            merchant=schedule.merchant, subject="Peringatan", body="...", state=OutboundMessage.State.SENT,
+            sent_at=at, attempts=1,
+        )
+        PurgeWarning.objects.create(schedule=schedule, days=days, message=message, created_at=at)
+    schedule.refresh_from_db()
+    return schedule
+
+
+def warned_schedule(shop, *, churned_days_ago: int = 60):
+    """A churned merchant whose purge is due and whose warnings were delivered long enough ago."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from retention import services
+
+    schedule = services.merchant_churn(merchant_id=shop.pk, churned_at=timezone.now() - timedelta(days=churned_days_ago))
+    return deliver_warnings(schedule)
+
+
+def member_of(group: str, username: str | None = None):
+    """A staff user in one of the officers' groups (the migrations create them)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user = get_user_model().objects.create_user(username or group.split()[0].lower(), password="x" * 12, is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return user

@@ -14,7 +14,7 @@ from merchants.tests.factories import MerchantFactory
 from retention import services
 from retention.models import ChurnEvent, ErasureRun, LegalHold, PurgeSchedule
 
-from .conftest import build_shop
+from .conftest import build_shop, member_of, warned_schedule
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +59,7 @@ def test_a_bad_hold_shows_the_reason_and_creates_nothing(officer_client):
 
 
 def test_only_the_dpo_lifts_a_hold_and_must_say_why(officer_client, dpo_client):
-    placer = get_user_model().objects.create_user("placer")
+    placer = member_of("Compliance officer", "placer")
     hold = services.hold_place(actor=placer, subject_email="a@b.id", reason="dispute", detail="BANI")
     lift = reverse("admin:retention_legalhold_lift", args=[hold.pk])
     officer = officer_client
@@ -76,7 +76,7 @@ def test_only_the_dpo_lifts_a_hold_and_must_say_why(officer_client, dpo_client):
 
 
 def test_hold_list_has_a_fixed_number_of_queries(dpo_client, django_assert_num_queries):
-    placer = get_user_model().objects.create_user("placer")
+    placer = member_of("Compliance officer", "placer")
     for _ in range(4):
         services.hold_place(actor=placer, merchant_id=MerchantFactory().pk, reason="fraud", detail="x")
     # session, user, 2 x permissions, 2 x count, rows, 2 x date drill-down: never per row
@@ -95,7 +95,8 @@ def test_churn_recorded_from_the_admin_and_overdue_shown_in_red(officer_client, 
     services.merchant_churn(merchant_id=late.pk, churned_at=timezone.now() - timedelta(days=40))
     for _ in range(3):
         services.merchant_churn(merchant_id=MerchantFactory().pk, churned_at=timezone.now() - timedelta(days=40))
-    with django_assert_max_num_queries(8):
+    # session, user, permissions, count, rows, warnings and their messages (prefetched): never per row
+    with django_assert_max_num_queries(10):
         page = officer_client.get(reverse("admin:retention_purgeschedule_changelist"))
     html = page.content.decode()
     assert 'color:#ba2121' in html and "Catat merchant berhenti" in html
@@ -125,7 +126,7 @@ def test_runs_show_progress_and_failed_runs_are_retried_by_the_dpo(
     from retention.engine import Erasure
 
     shops = [build_shop(customers=1, sales=1) for _ in range(3)]
-    schedules = [services.merchant_churn(merchant_id=s.pk, churned_at=timezone.now() - timedelta(days=31)) for s in shops]
+    schedules = [warned_schedule(s, churned_days_ago=31) for s in shops]
     services.merchant_purge(schedule_id=schedules[0].pk)
     services.merchant_purge_dry_run(merchant_id=shops[2].pk)
     monkeypatch.setattr(Erasure, "_anonymise", lambda *a, **k: (_ for _ in ()).throw(ValueError("disk penuh")))
@@ -160,3 +161,29 @@ def test_the_admin_speaks_english_under_en(admin_client):
     html = admin_client.get("/en/admin/retention/legalhold/").content.decode()
     assert "Legal hold" in html or "legal hold" in html
     assert "penahanan hukum" in admin_client.get("/admin/retention/legalhold/").content.decode().lower()
+
+
+def test_the_services_check_the_permission_not_only_the_admin(db):
+    """An officer who may place holds may not lift them, whatever door she uses; a clerk may do nothing."""
+    from retention.exceptions import NotPermitted
+
+    officer, dpo = member_of("Compliance officer", "ani"), member_of("Data protection officer", "dpo1")
+    clerk = get_user_model().objects.create_user("clerk", password="x" * 12, is_staff=True)
+    shop = MerchantFactory()
+    with pytest.raises(NotPermitted):
+        services.hold_place(actor=clerk, merchant_id=shop.pk, reason="fraud", detail="x")
+    with pytest.raises(NotPermitted):
+        services.hold_place(actor=None, merchant_id=shop.pk, reason="fraud", detail="x")  # nobody: refused
+    hold = services.hold_place(actor=officer, merchant_id=shop.pk, reason="fraud", detail="x")
+    with pytest.raises(NotPermitted, match="mencabut"):
+        services.hold_lift(hold_id=hold.pk, actor=officer, reason="selesai")
+    assert LegalHold.objects.get().lifted_at is None
+    services.hold_lift(hold_id=hold.pk, actor=dpo, reason="selesai")
+    with pytest.raises(NotPermitted):
+        services.merchant_churn(merchant_id=shop.pk, actor=clerk, source="admin")
+    assert not PurgeSchedule.objects.exists()
+    services.merchant_churn(merchant_id=shop.pk, actor=officer, source="admin")
+    failed = ErasureRun.objects.create(kind="merchant_purge", merchant=shop, merchant_ref=shop.pk, state="failed")
+    with pytest.raises(NotPermitted):
+        services.purge_retry(run_id=failed.pk, actor=officer)
+    assert not ErasureRun.objects.filter(retry_of=failed).exists()

@@ -57,12 +57,16 @@ def test_churn_dry_run_purge_and_reactivate_from_the_shell(capsys):
     from merchants.models import LoyaltyCustomer
     from retention.models import ChurnEvent, ErasureRun, PurgeSchedule
 
-    from .conftest import build_shop, merchant_checksum
+    from .conftest import build_shop, deliver_warnings, merchant_checksum
 
     shop, early = build_shop(), build_shop()
     at = (timezone.localtime() - timedelta(days=31)).strftime("%Y-%m-%dT%H:%M")
     assert "purge due" in _run_cmd("merchant_churn", str(shop.pk), "--at", at)
     assert ChurnEvent.objects.get(merchant=shop).source == "command"
+    # reported late, so not yet warned: not purged, and the shell says why
+    with pytest.raises(CommandError, match="Peringatan 14 dan 3 hari"):
+        _run_cmd("purge_churned", "--merchant", str(shop.pk))
+    deliver_warnings(PurgeSchedule.objects.get(merchant=shop))
     _run_cmd("merchant_churn", str(early.pk))
 
     before = merchant_checksum(shop.pk)
@@ -93,3 +97,33 @@ def _run_cmd(*args):
     out = io.StringIO()
     call_command(*args, stdout=out)
     return out.getvalue()
+
+
+def test_a_dry_run_sees_churn_the_run_would_notice():
+    """Churn set in JUNOPOS's tables, not yet noticed: the dry run says what the run will do."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from merchants.models import Merchant
+    from retention.models import PurgeSchedule
+
+    from .conftest import build_shop, merchant_checksum
+
+    shop = build_shop()
+    Merchant.objects.filter(pk=shop.pk).update(churned_at=timezone.now() - timedelta(days=90))
+    before = merchant_checksum(shop.pk)
+    text = _run_cmd("purge_churned", "--dry-run", "--merchant", str(shop.pk))
+    assert "not yet noticed" in text and "dry run (nothing changed)" in text and "merchants_loyaltycustomer" in text
+    assert "has not churned" not in text
+    assert "not yet noticed" in _run_cmd("purge_churned", "--dry-run")
+    assert not PurgeSchedule.objects.exists() and merchant_checksum(shop.pk) == before
+    # the run notices it, schedules it and sends the first warning; it purges nothing yet
+    from django.core.management.base import CommandError
+
+    from retention.models import PurgeWarning
+
+    with pytest.raises(CommandError, match="Peringatan 14 dan 3 hari"):
+        _run_cmd("purge_churned", "--merchant", str(shop.pk))
+    assert PurgeSchedule.objects.get(merchant=shop).state == "scheduled"
+    assert list(PurgeWarning.objects.filter(schedule__merchant=shop).values_list("days", flat=True)) == [14]

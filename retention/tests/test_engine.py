@@ -166,13 +166,14 @@ def test_batches_of_two_and_a_failure_mid_chunk_roll_back_that_chunk_only(shop, 
 
 
 def test_should_proceed_stops_at_the_next_batch(shop):
-    asked = {"n": 0}
+    batches = []
 
     def proceed():
-        asked["n"] += 1
-        return "merchant aktif kembali" if asked["n"] > 2 else None
+        return "merchant aktif kembali" if len(batches) >= 2 else None
 
-    result = Erasure(Scope.merchant(shop.pk), batch_size=1, should_proceed=proceed).run()
+    result = Erasure(
+        Scope.merchant(shop.pk), batch_size=1, should_proceed=proceed, on_batch=lambda c, n: batches.append(n)
+    ).run()
     assert not result.completed
     assert result.stopped_reason == "merchant aktif kembali"
     assert result.total == 2  # two one-row batches, then stop

@@ -1,63 +1,38 @@
 """The purge on a real Celery worker and Redis: what tasks run in process cannot prove.
 
-Each test starts `celery worker` (and, for the daily plan, `celery beat`) as subprocesses on
-the pytest-django test database, so the data they must see is committed
-(`django_db(transaction=True)`). A transactional test's flush empties what the migrations
-seeded, so the `seeded` fixture puts back the retention rules and the daily plan's periodic
-task with the migrations' own functions. Each test has a Redis database of its own as broker
-(CELERY_BROKER_URL, read from the environment), flushed before and after, so nothing it queues
-or leaves unacknowledged reaches another test; everything runs on that database's default
-queue, the one the planner itself queues purges on. Workers get a lease of 3 seconds and
+Each test starts `celery worker` (and, for the plan and the sweep, `celery beat`) as subprocesses
+(junoprivacy.testing) on the pytest-django test database. Workers get a lease of 3 seconds and
 batches of 2 rows, so a small merchant spans many batches and a dead worker's lease runs out
 within the test.
 """
 
-import importlib
-import itertools
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from datetime import timedelta
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-import redis
-from django.apps import apps
 from django.db import connection, transaction
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from junoprivacy.celery import app
+from junoprivacy.testing import wait_until
 from retention import services
 from retention.engine import Erasure, Scope
 from retention.models import ErasureRun, PurgeSchedule
-from retention.tasks import plan_purges, purge_merchant
+from retention.tasks import merchant_purge, purge_plan
 
-from .conftest import build_shop, merchant_checksum
+from .conftest import build_shop, merchant_checksum, warned_schedule
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
 LEASE_SECONDS = 3
 BATCH_SIZE = 2
 DAILY_PLAN = "Rencana penghapusan harian (purge merchant berhenti)"
-# Redis databases 1..15, one per test in turn; the rest of the suite uses database 0.
-_redis_dbs = itertools.cycle(range(1, 16))
+SWEEP = "Lanjutkan pekerjaan yang macet (penghapusan dan pesan)"
 
 
-def wait_until(predicate, *, timeout: float, what: str, every: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(every)
+@pytest.fixture
+def cluster_env():
+    return {"PURGE_LEASE_SECONDS": str(LEASE_SECONDS), "ERASURE_BATCH_SIZE": str(BATCH_SIZE)}
 
 
 def total(counts: dict) -> int:
@@ -74,156 +49,19 @@ def add_counts(a: dict, b: dict) -> dict:
 
 
 def due_schedule(shop) -> PurgeSchedule:
-    return services.merchant_churn(merchant_id=shop.pk, churned_at=timezone.now() - timedelta(days=31))
+    return warned_schedule(shop)
 
 
 def purge_run(shop) -> ErasureRun | None:
     return ErasureRun.objects.filter(merchant_ref=shop.pk, dry_run=False).first()
 
 
-class Process:
-    """A celery subprocess in a session (process group) of its own, logging to a file."""
-
-    def __init__(self, name: str, argv: list[str], env: dict, log_path: Path):
-        self.name, self.log_path = name, log_path
-        with open(log_path, "wb") as log:
-            self.popen = subprocess.Popen(
-                argv, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-
-    @property
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_for_log(self, pattern: str, *, timeout: float) -> re.Match:
-        def found():
-            if self.popen.poll() is not None:
-                raise AssertionError(f"{self.name} exited with {self.popen.returncode}:\n{self.log}")
-            return re.search(pattern, self.log)
-
-        return wait_until(found, timeout=timeout, what=f"{pattern!r} in the log of {self.name}")
-
-    def kill(self) -> None:
-        """SIGKILL the whole group, the pool's child included: a worker that dies, no shutdown."""
-        self._killpg(signal.SIGKILL)
-        self.popen.wait(timeout=10)
-
-    def stop(self, grace: float = 10) -> None:
-        """SIGTERM (warm shutdown) to the main process, then SIGKILL to whatever is left."""
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                pass
-        self._killpg(signal.SIGKILL)
-        if self.popen.poll() is None:
-            self.popen.wait(timeout=10)
-
-    def _killpg(self, sig) -> None:
-        try:
-            os.killpg(self.popen.pid, sig)  # the group is the session started for this process
-        except ProcessLookupError:
-            pass
-
-
-class Cluster:
-    """Workers and beat of one test, on the test database and a Redis database of its own."""
-
-    def __init__(self, tmp_path: Path, broker_url: str, database_url: str):
-        self.tmp_path, self.broker_url = tmp_path, broker_url
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "CELERY_BROKER_URL": broker_url,
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-            "PURGE_LEASE_SECONDS": str(LEASE_SECONDS),
-            "ERASURE_BATCH_SIZE": str(BATCH_SIZE),
-            "PYTHONUNBUFFERED": "1",
-        }
-        self.processes: list[Process] = []
-
-    def _start(self, name: str, env: dict, args: list[str]) -> Process:
-        argv = [sys.executable, "-m", "celery", "-A", "junoprivacy", *args]
-        process = Process(name, argv, {**self.env, **env}, self.tmp_path / f"{name}-{len(self.processes)}.log")
-        self.processes.append(process)
-        return process
-
-    def worker(self, name: str = "w1", *, concurrency: int = 1, lease_seconds: int = LEASE_SECONDS) -> Process:
-        process = self._start(name, {"PURGE_LEASE_SECONDS": str(lease_seconds)}, [
-            "worker", "--pool=prefork", f"--concurrency={concurrency}", "-l", "info", "-n", f"{name}@%h",
-            "--without-mingle", "--without-gossip", "--without-heartbeat",
-        ])
-        process.wait_for_log(rf"{name}@\S+ ready\.", timeout=30)
-        return process
-
-    def beat(self) -> Process:
-        process = self._start("beat", {}, [
-            "beat", "-l", "info", "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler",
-            "--pidfile", str(self.tmp_path / "beat.pid"), "-s", str(self.tmp_path / "beat-schedule"),
-        ])
-        process.wait_for_log(r"beat: Starting", timeout=30)
-        return process
-
-    def send(self, task, *args):
-        """Queue `task` on this test's broker, as the rest of the project would with .delay()."""
-        with app.connection_for_write(self.broker_url) as conn:
-            return task.apply_async(args=list(args), connection=conn)
-
-    def logs(self) -> str:
-        return "\n".join(p.log for p in self.processes)
-
-    def successes(self, task) -> list[str]:
-        """The return values the workers logged for `task`, as text."""
-        return re.findall(rf"Task {re.escape(task.name)}\[[^\]]+\] succeeded in [\d.]+s: (.*)", self.logs())
-
-    def stop(self) -> None:
-        for process in reversed(self.processes):
-            process.stop()
-
-
-@pytest.fixture
-def seeded(transactional_db):
-    """The retention rules and the daily plan, as the data migrations leave them.
-
-    An earlier transactional test's flush (any app's) empties every table; these functions are
-    idempotent (update_or_create), so on an intact database they rewrite the same values.
-    (serialized_rollback cannot do this: the flush's post_migrate recreates content types under
-    new ids, on which loading the serialized ones collides.)
-    """
-    for name, function in [
-        ("0002_seed_retention_rules", "seed"),
-        ("0004_seed_hold_rule_and_warnings", "seed"),
-        ("0006_daily_purge_schedule", "create"),
-    ]:
-        getattr(importlib.import_module(f"retention.migrations.{name}"), function)(apps, None)
-
-
-@pytest.fixture
-def cluster(seeded, tmp_path):
-    # Depends on transactional_db (through seeded): stopped before the test database is flushed.
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        pytest.fail("the worker tests need Redis: run them with scripts/test (it starts one)")
-    assert not app.conf.task_always_eager, "the root conftest must leave `worker` tests non-eager"
-    assert app.conf.broker_url == redis_url, f"the test process must send to the test Redis, not {app.conf.broker_url}"
-
-    parts = urlsplit(redis_url)
-    db = next(_redis_dbs)
-    broker_url = urlunsplit(parts._replace(path=f"/{db}"))
-    broker = redis.Redis.from_url(broker_url)
-    broker.flushdb()
-    database_url = urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path="/" + connection.settings_dict["NAME"]))
-
-    started = Cluster(tmp_path, broker_url, database_url)
-    try:
-        yield started
-    finally:
-        started.stop()
-        broker.flushdb()  # the queue, and what a killed worker left unacknowledged
-        broker.close()
-        # Captured output of the teardown: pytest shows it when the test failed.
-        print(f"---- celery logs ({broker_url}) ----\n{started.logs()}")
+def every_second(name: str) -> None:
+    """A seeded periodic task made due every second, as an officer could edit it in the admin."""
+    task = PeriodicTask.objects.get(name=name)
+    task.crontab = None
+    task.interval = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.SECONDS)
+    task.save()
 
 
 # -- the tests ----------------------------------------------------------------------------------
@@ -237,7 +75,7 @@ def test_a_worker_purges_a_due_merchant(cluster):
     assert planned
 
     cluster.worker()
-    cluster.send(purge_merchant, schedule.pk)
+    cluster.send(merchant_purge, schedule.pk)
 
     schedule = wait_until(
         lambda: PurgeSchedule.objects.filter(pk=schedule.pk, state=PurgeSchedule.State.PURGED).first(),
@@ -247,10 +85,10 @@ def test_a_worker_purges_a_due_merchant(cluster):
     assert run.state == ErasureRun.State.COMPLETED and run.attempts == 1
     assert run.counts == planned
     assert run.rows_done == run.rows_total == total(planned)
-    assert schedule.purged_at and schedule.lease_until is None and schedule.claimed_by == ""
+    assert schedule.purged_at and run.lease_until is None and run.claimed_by == ""
     assert Erasure(Scope.merchant(shop.pk)).count() == {}
     assert merchant_checksum(bystander.pk) == untouched
-    assert cluster.successes(purge_merchant) == [f"{{'run': {run.pk}, 'state': 'completed', 'rows': {run.rows_done}}}"]
+    assert cluster.successes(merchant_purge) == [f"{{'run': {run.pk}, 'state': 'completed', 'rows': {run.rows_done}}}"]
 
 
 def test_two_workers_one_merchant_one_purge(cluster):
@@ -261,32 +99,34 @@ def test_two_workers_one_merchant_one_purge(cluster):
     cluster.worker("w2")
 
     for _ in range(4):
-        cluster.send(purge_merchant, schedule.pk)
+        cluster.send(merchant_purge, schedule.pk)
 
     # A copy turned away (logged first) while the schedule is still being purged (read after):
     # the lease held off a concurrent worker; a copy that came before the claim would have won it.
     wait_until(
-        lambda: "None" in cluster.successes(purge_merchant)
+        lambda: "None" in cluster.successes(merchant_purge)
         and PurgeSchedule.objects.get(pk=schedule.pk).state == PurgeSchedule.State.PURGING,
         timeout=30, what="a copy refused while the purge runs", every=0.02,
     )
-    wait_until(lambda: len(cluster.successes(purge_merchant)) == 4, timeout=30, what="all four copies to finish")
+    wait_until(lambda: len(cluster.successes(merchant_purge)) == 4, timeout=30, what="all four copies to finish")
 
     runs = list(ErasureRun.objects.filter(merchant_ref=shop.pk, dry_run=False))
     assert len(runs) == 1
     run = runs[0]
     assert run.state == ErasureRun.State.COMPLETED and run.attempts == 1
     assert run.counts == planned  # erased exactly once: nothing counted twice
-    assert sorted(cluster.successes(purge_merchant)) == sorted(
+    assert sorted(cluster.successes(merchant_purge)) == sorted(
         [f"{{'run': {run.pk}, 'state': 'completed', 'rows': {total(planned)}}}"] + ["None"] * 3
     )
     for worker in cluster.processes:  # both workers took copies: they really raced
-        assert re.search(r"purge_merchant\[[^\]]+\] succeeded", worker.log), worker.log
+        assert re.search(r"retention\.merchant_purge\[[^\]]+\] succeeded", worker.log), worker.log
     assert PurgeSchedule.objects.get(pk=schedule.pk).state == PurgeSchedule.State.PURGED
     assert Erasure(Scope.merchant(shop.pk)).count() == {}
 
 
-def test_a_worker_killed_mid_purge_is_taken_over_by_the_daily_plan(cluster):
+def test_a_worker_killed_mid_purge_is_resumed_by_the_sweep_within_its_lease_without_a_person(cluster):
+    """kill -9 mid-purge; no daily plan, no officer: beat's every-minute sweep (here every second)
+    notices the lease ran out and a restarted worker finishes the same run, nothing counted twice."""
     shop = build_shop(customers=20, sales=250)
     bystander = build_shop(email_domain="tetangga.id")
     untouched = merchant_checksum(bystander.pk)
@@ -294,7 +134,7 @@ def test_a_worker_killed_mid_purge_is_taken_over_by_the_daily_plan(cluster):
     planned = Erasure(Scope.merchant(shop.pk)).count()
 
     first = cluster.worker("w1")
-    cluster.send(purge_merchant, schedule.pk)
+    cluster.send(merchant_purge, schedule.pk)
     wait_until(
         lambda: ErasureRun.objects.filter(merchant_ref=shop.pk, state=ErasureRun.State.RUNNING, rows_done__gt=0).exists(),
         timeout=30, what="the purge to be under way", every=0.02,
@@ -308,22 +148,17 @@ def test_a_worker_killed_mid_purge_is_taken_over_by_the_daily_plan(cluster):
     assert total(run.counts) == run.rows_done
     # The record claims exactly what was committed: what it counts plus what is left is the plan.
     assert add_counts(run.counts, Erasure(Scope.merchant(shop.pk)).count()) == planned
-    assert schedule.state == PurgeSchedule.State.PURGING and schedule.claimed_by and schedule.lease_until
+    assert schedule.state == PurgeSchedule.State.PURGING and run.claimed_by and run.lease_until > timezone.now()
 
+    every_second(SWEEP)
     cluster.worker("w2")
-    # Until the dead worker's lease runs out, the planner leaves the purge alone.
-    assert schedule.lease_until > timezone.now()
-    wait_until(
-        lambda: PurgeSchedule.objects.get(pk=schedule.pk).lease_until < timezone.now(),
-        timeout=LEASE_SECONDS + 5, what="the dead worker's lease to run out",
-    )
-    cluster.send(plan_purges)  # what beat sends every day: it re-queues stalled purges
-
+    cluster.beat()
     wait_until(
         lambda: PurgeSchedule.objects.filter(pk=schedule.pk, state=PurgeSchedule.State.PURGED).exists(),
-        timeout=30, what="the purge to be finished",
+        timeout=LEASE_SECONDS + 30, what="the sweep to hand the purge to the second worker",
     )
-    assert re.search(r"plan_purges\[[^\]]+\] succeeded in [\d.]+s: .*'stalled': 1", cluster.logs())
+    assert "retention.purge_plan[" not in cluster.logs()  # not the daily plan: the sweep
+    assert re.search(r"retention\.work_resume_stalled\[[^\]]+\] succeeded in [\d.]+s: .*'runs': 1", cluster.logs())
     runs = list(ErasureRun.objects.filter(merchant_ref=shop.pk, dry_run=False))
     assert [r.pk for r in runs] == [run.pk]  # the dead worker's run, resumed
     run.refresh_from_db()
@@ -332,6 +167,75 @@ def test_a_worker_killed_mid_purge_is_taken_over_by_the_daily_plan(cluster):
     assert run.rows_done == run.rows_total == total(planned)
     assert Erasure(Scope.merchant(shop.pk)).count() == {}
     assert merchant_checksum(bystander.pk) == untouched
+
+
+def test_a_claim_taken_over_from_a_live_worker_leaves_a_true_record(cluster):
+    """One batch blocked by a row lock for longer than the lease: a second worker takes the run
+    over while the first still lives. The first writes nothing more (its writes are fenced by its
+    claim), the run never shows stopped, and its counts equal the dry run's."""
+    shop = build_shop(customers=10, sales=120)
+    schedule = due_schedule(shop)
+    planned = Erasure(Scope.merchant(shop.pk)).count()
+    database = connection.settings_dict["NAME"]
+
+    def blocked():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+                " AND wait_event_type = 'Lock'", [database],
+            )
+            return cursor.fetchone()[0]
+
+    # Another transaction (JUNOPOS's, say) holds the shop's sales, lines and payments: the first
+    # worker's batch on them waits, longer than its lease.
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            for table in ("merchants_payment", "merchants_saleline", "merchants_sale"):
+                cursor.execute(f"SELECT id FROM {table} WHERE merchant_id = %s FOR UPDATE", [shop.pk])
+        cluster.worker("w1")
+        cluster.send(merchant_purge, schedule.pk)
+        wait_until(blocked, timeout=30, what="the first worker to wait on the locked rows")
+        run = purge_run(shop)
+        first_token = run.claimed_by
+        wait_until(lambda: ErasureRun.objects.get(pk=run.pk).lease_until < timezone.now(), timeout=LEASE_SECONDS + 5,
+                   what="the blocked worker's lease to run out")
+        # A second worker takes the run over while the first still lives (and waits).
+        cluster.worker("w2")
+        cluster.send(merchant_purge, schedule.pk)
+        wait_until(lambda: ErasureRun.objects.get(pk=run.pk).claimed_by not in ("", first_token), timeout=30,
+                   what="the second worker to take the run over", every=0.02)
+        assert ErasureRun.objects.get(pk=run.pk).state == ErasureRun.State.RUNNING
+    # The lock is gone: w1's batch reaches its fence and rolls back; w2 finishes.
+    wait_until(
+        lambda: PurgeSchedule.objects.filter(pk=schedule.pk, state=PurgeSchedule.State.PURGED).exists(),
+        timeout=60, what="the second worker to finish",
+    )
+    run.refresh_from_db()
+    assert run.state == ErasureRun.State.COMPLETED and run.attempts == 2
+    assert run.counts == planned  # neither lost (198,000 of 200,000) nor doubled
+    assert run.rows_done == run.rows_total == total(planned)
+    assert Erasure(Scope.merchant(shop.pk)).count() == {}
+    assert re.search(r"another worker took the run over", cluster.processes[0].log)
+
+
+def test_a_purge_out_of_time_saves_gives_back_and_queues_itself_again(cluster):
+    shop = build_shop(customers=10, sales=150)
+    schedule = due_schedule(shop)
+    planned = Erasure(Scope.merchant(shop.pk)).count()
+
+    cluster.worker(env={"ERASURE_TIME_BUDGET_SECONDS": "1", "ERASURE_BATCH_SIZE": "1"})
+    cluster.send(merchant_purge, schedule.pk)
+    wait_until(
+        lambda: PurgeSchedule.objects.filter(pk=schedule.pk, state=PurgeSchedule.State.PURGED).exists(),
+        timeout=90, what="the purge to finish in several time budgets",
+    )
+    run = purge_run(shop)
+    assert run.state == ErasureRun.State.COMPLETED and run.attempts >= 2 and not run.error
+    assert run.counts == planned
+    assert ErasureRun.objects.filter(merchant_ref=shop.pk, dry_run=False).count() == 1
+    yielded = [r for r in cluster.successes(merchant_purge) if "'running'" in r]
+    assert yielded, "the task reported running runs that it queued again"
 
 
 def test_a_lost_database_connection_is_retried_and_the_purge_finishes(cluster):
@@ -343,8 +247,8 @@ def test_a_lost_database_connection_is_retried_and_the_purge_finishes(cluster):
     database = connection.settings_dict["NAME"]
 
     # A lease longer than the first retry's back-off (0-5 s): the retry must find it released.
-    cluster.worker(lease_seconds=30)
-    cluster.send(purge_merchant, schedule.pk)
+    cluster.worker(env={"PURGE_LEASE_SECONDS": "30"})
+    cluster.send(merchant_purge, schedule.pk)
     wait_until(
         lambda: ErasureRun.objects.filter(merchant_ref=shop.pk, state=ErasureRun.State.RUNNING, rows_done__gt=0).exists(),
         timeout=30, what="the purge to be under way", every=0.02,
@@ -360,13 +264,12 @@ def test_a_lost_database_connection_is_retried_and_the_purge_finishes(cluster):
             )
             return cursor.fetchall()
 
-    # Hold the schedule's row so that the worker's next lease renewal (between batches, in
-    # autocommit) waits on it, then end the worker's connection, as a database restart or a
-    # failover would: the error comes outside any transaction of the engine.
+    # Hold the run's row so that the worker's next batch record waits on it, then end the
+    # worker's connection, as a database restart or a failover would: the batch rolls back.
     with transaction.atomic():
-        PurgeSchedule.objects.select_for_update().get(pk=schedule.pk)
-        [(pid, query)] = wait_until(waiting_on_our_lock, timeout=10, what="the worker to wait on the schedule's row")
-        assert 'UPDATE "retention_purgeschedule" SET "lease_until"' in query
+        ErasureRun.objects.select_for_update().get(pk=purge_run(shop).pk)
+        [(pid, query)] = wait_until(waiting_on_our_lock, timeout=10, what="the worker to wait on the run's row")
+        assert 'FROM "retention_erasurerun"' in query and "FOR UPDATE" in query
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
             assert cursor.fetchone()[0]
@@ -376,11 +279,11 @@ def test_a_lost_database_connection_is_retried_and_the_purge_finishes(cluster):
         lambda: PurgeSchedule.objects.filter(pk=schedule.pk, state=PurgeSchedule.State.PURGED).exists(),
         timeout=30, what="the purge to finish after the retry",
     )
-    assert re.search(r"purge_merchant\[[^\]]+\] retry: Retry in \d+s: (OperationalError|InterfaceError)", cluster.logs())
+    assert re.search(r"retention\.merchant_purge\[[^\]]+\] retry: Retry in \d+s: (OperationalError|InterfaceError)", cluster.logs())
     run = purge_run(shop)
     assert run.state == ErasureRun.State.COMPLETED and run.attempts == 2  # the same run, resumed by the retry
     assert run.counts == planned
-    assert cluster.successes(purge_merchant) == [f"{{'run': {run.pk}, 'state': 'completed', 'rows': {total(planned)}}}"]
+    assert cluster.successes(merchant_purge) == [f"{{'run': {run.pk}, 'state': 'completed', 'rows': {total(planned)}}}"]
     assert Erasure(Scope.merchant(shop.pk)).count() == {}
     assert merchant_checksum(bystander.pk) == untouched
 
@@ -391,21 +294,18 @@ def test_beat_runs_the_daily_plan_and_the_plan_purges_a_due_merchant(cluster):
     schedule = due_schedule(shop)
     planned = Erasure(Scope.merchant(shop.pk)).count()
     # The seeded daily plan, made due every second, as an officer would edit it in the admin.
-    daily = PeriodicTask.objects.get(name=DAILY_PLAN)
-    daily.crontab = None
-    daily.interval = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.SECONDS)
-    daily.save()
+    every_second(DAILY_PLAN)
 
     cluster.worker()
     beat = cluster.beat()
     wait_until(
         lambda: PurgeSchedule.objects.filter(pk=schedule.pk, state=PurgeSchedule.State.PURGED).exists(),
-        timeout=30, what="beat -> plan_purges -> purge_merchant to purge the merchant",
+        timeout=30, what="beat -> plan_purges -> merchant_purge to purge the merchant",
     )
     beat.stop()
 
-    assert re.search(rf"Sending due task {re.escape(DAILY_PLAN)} \(retention\.tasks\.plan_purges\)", beat.log)
-    assert re.search(r"plan_purges\[[^\]]+\] succeeded in [\d.]+s: .*'due': 1", cluster.logs())
+    assert re.search(rf"Sending due task {re.escape(DAILY_PLAN)} \(retention\.purge_plan\)", beat.log)
+    assert re.search(r"retention\.purge_plan\[[^\]]+\] succeeded in [\d.]+s: .*'due': 1", cluster.logs())
     run = purge_run(shop)
     assert run.state == ErasureRun.State.COMPLETED and run.attempts == 1 and run.counts == planned
     assert Erasure(Scope.merchant(shop.pk)).count() == {}

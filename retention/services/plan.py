@@ -1,0 +1,80 @@
+"""The daily plan, and the sweep that resumes stalled work within minutes.
+
+The plan (beat, daily): notice churn set in JUNOPOS's tables, give the warnings that are due,
+queue one purge per due merchant, queue expiry for purged merchants whose kept records ended.
+The sweep (beat, every minute): queue again every run whose worker's lease ran out (a worker
+killed, a purge that used its time budget) and every message whose task was lost, so that a
+killed worker's purge goes on within minutes, whatever the time of day, without a person.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.utils import timezone
+
+from junoprivacy.celery import enqueue_on_commit
+from messaging.services import messages_resume_stalled
+
+from ..models import ErasureRun, PurgeSchedule
+from ..selectors import churn_rules, merchants_with_expired_records, runs_stalled, schedules_due
+from .churn import churn_detect
+from .expiry import expiry_cutoffs
+from .purge import PURGE_TASK
+from .runs import ClaimLost, RunClaim
+from .warnings import purge_warnings_send
+
+EXPIRE_TASK = "retention.retention_expire"
+SUBJECT_RUN_ABANDONED = "Proses berhenti sebelum selesai; jalankan penghapusan subjek lagi (yang sudah terhapus tidak diulang)."
+
+
+def purge_plan(*, now: datetime | None = None) -> dict[str, int]:
+    """The daily plan: notice churn, warn, queue the due purges and the expiries."""
+    now = now or timezone.now()
+    detected = churn_detect(now=now)
+    warned = purge_warnings_send(now=now)
+    due = list(schedules_due(now=now, rules=churn_rules()).values_list("pk", flat=True))
+    expired = list(
+        merchants_with_expired_records(cutoffs=expiry_cutoffs(now=now)).values_list("merchant_id", flat=True)
+    )
+    for schedule_id in due:
+        enqueue_on_commit(PURGE_TASK, schedule_id)
+    for merchant_id in expired:
+        enqueue_on_commit(EXPIRE_TASK, merchant_id)
+    stalled = work_resume_stalled(now=now)
+    return {
+        "detected_churn": detected["churned"], "detected_reactivation": detected["reactivated"],
+        "warned": warned, "due": len(due), "stalled": stalled["runs"], "expired": len(expired),
+    }
+
+
+def work_resume_stalled(*, now: datetime | None = None) -> dict[str, int]:
+    """Queue again the runs and messages whose worker is gone (beat, every minute)."""
+    now = now or timezone.now()
+    runs = list(runs_stalled(now=now).values_list("pk", "kind", "merchant_ref"))
+    schedules = dict(
+        PurgeSchedule.objects.filter(
+            merchant_id__in=[m for _pk, kind, m in runs if kind == ErasureRun.Kind.MERCHANT_PURGE]
+        ).values_list("merchant_id", "pk")
+    )
+    resumed = 0
+    for run_id, kind, merchant_id in runs:
+        if kind == ErasureRun.Kind.MERCHANT_PURGE and merchant_id in schedules:
+            enqueue_on_commit(PURGE_TASK, schedules[merchant_id])
+        elif kind == ErasureRun.Kind.RETENTION_EXPIRY:
+            enqueue_on_commit(EXPIRE_TASK, merchant_id)
+        elif kind == ErasureRun.Kind.SUBJECT_ERASURE:
+            _abandon(run_id)  # its identifiers are kept only as hashes: a person runs it again
+            continue
+        resumed += 1
+    return {"runs": resumed, "messages": len(messages_resume_stalled(now=now))}
+
+
+def _abandon(run_id: int) -> None:
+    claim = RunClaim.take(run_id)
+    if claim is None:
+        return
+    try:
+        claim.fail(SUBJECT_RUN_ABANDONED)
+    except ClaimLost:
+        pass

@@ -1,0 +1,153 @@
+"""The life of a run record, written once for every long job: purge, subject erasure, expiry,
+and the request executions of the requests app.
+
+Safety design
+- A run is worked by the one worker that holds its claim: a random token and a lease, taken
+  with a conditional UPDATE (the run is pending or running, and unclaimed or its lease ran
+  out). A dead worker's lease runs out; the stalled-work sweep queues the run again and the
+  next worker takes it over, resuming where the counts say it stopped.
+- Every write of a worker is fenced by its token: progress is written inside each batch's
+  transaction after locking the run row with the token in the WHERE clause, and the batch
+  rolls back when the token is gone (`ClaimLost`). A worker that lost its claim writes nothing
+  more: no counts, no "stopped", no "failed".
+- Counts are added to what the database holds, under that row lock, never written from a
+  process's memory; `rows_total` is what is done plus what a dry run finds left, computed at
+  every (re)start, so the totals are right whoever resumes.
+- Life: take (running, attempts + 1) -> record per batch -> finish (completed) | stop (with a
+  reason: a hold, a reactivation) | fail (a real error, for a person to retry) | release (the
+  time budget ran out or the database went away: still running, unclaimed, to be resumed).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from ..engine import Counts, merge_counts
+from ..models import ErasureRun
+
+
+class ClaimLost(Exception):
+    """Another worker holds the run now: this one must write nothing more."""
+
+
+class TimeBudgetReached(Exception):
+    """The run used its time budget: save, give the claim back, queue again."""
+
+
+OPEN = (ErasureRun.State.PENDING, ErasureRun.State.RUNNING)
+
+
+@dataclass
+class RunClaim:
+    run_id: int
+    token: str
+    lease: timedelta
+    budget: float | None = None
+    started: float = field(default_factory=time.monotonic)
+    batches: int = 0  # recorded under this claim: the budget never stops a claim before its first
+
+    @classmethod
+    def take(cls, run_id: int, *, lease: timedelta | None = None, budget: float | None = None) -> RunClaim | None:
+        """Claim an open run that no live worker holds; None if another worker holds it."""
+        lease = lease or timedelta(seconds=settings.PURGE_LEASE_SECONDS)
+        token = uuid.uuid4().hex
+        now = timezone.now()
+        taken = (
+            ErasureRun.objects.filter(pk=run_id, state__in=OPEN)
+            .filter(Q(claimed_by="") | Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+            .update(
+                state=ErasureRun.State.RUNNING, claimed_by=token, lease_until=now + lease,
+                started_at=Coalesce(F("started_at"), now), heartbeat_at=now, attempts=F("attempts") + 1,
+                finished_at=None,
+            )
+        )
+        return cls(run_id=run_id, token=token, lease=lease, budget=budget) if taken else None
+
+    # -- while it runs ------------------------------------------------------------------
+
+    def holds(self) -> bool:
+        return ErasureRun.objects.filter(pk=self.run_id, claimed_by=self.token).exists()
+
+    def out_of_time(self) -> bool:
+        """The budget is used up (after at least one batch, so that every claim makes progress)."""
+        return self.budget is not None and self.batches > 0 and time.monotonic() - self.started >= self.budget
+
+    def check(self) -> None:
+        """Before a batch: raise if the claim is gone or the time budget is used up."""
+        if self.out_of_time():
+            raise TimeBudgetReached
+        if not self.holds():
+            raise ClaimLost
+
+    def set_remaining(self, rows: int) -> None:
+        self._fenced(rows_total=F("rows_done") + rows)
+
+    def record(self, counts: Counts, rows: int) -> None:
+        """Inside a batch's transaction: add the batch to the run, renew the lease, or refuse."""
+        locked = ErasureRun.objects.select_for_update().filter(pk=self.run_id, claimed_by=self.token).first()
+        if locked is None:
+            raise ClaimLost
+        now = timezone.now()
+        ErasureRun.objects.filter(pk=self.run_id).update(
+            counts=merge_counts(locked.counts, counts), rows_done=F("rows_done") + rows,
+            heartbeat_at=now, lease_until=now + self.lease,
+        )
+        self.batches += 1
+
+    # -- how it ends --------------------------------------------------------------------
+
+    def finish(self, *, note: str = "") -> None:
+        self._fenced(
+            state=ErasureRun.State.COMPLETED, finished_at=timezone.now(), stop_reason=note, error="",
+            claimed_by="", lease_until=None, rows_total=F("rows_done"),
+        )
+
+    def stop(self, reason: str) -> None:
+        self._fenced(
+            state=ErasureRun.State.STOPPED, finished_at=timezone.now(), stop_reason=reason, claimed_by="",
+            lease_until=None,
+        )
+
+    def fail(self, error: str) -> None:
+        self._fenced(
+            state=ErasureRun.State.FAILED, finished_at=timezone.now(), error=error[:4000], claimed_by="",
+            lease_until=None,
+        )
+
+    def release(self) -> None:
+        """Give the claim back, still running: the next worker resumes at once (lease run out)."""
+        self._fenced(claimed_by="", lease_until=timezone.now())
+
+    def _fenced(self, **fields) -> None:
+        if not ErasureRun.objects.filter(pk=self.run_id, claimed_by=self.token).update(**fields):
+            raise ClaimLost
+
+
+def run_erasure(claim: RunClaim, engine, *, remaining: int, on_progress=None):
+    """Run `engine` under `claim`: total set, every batch recorded and fenced, the budget kept.
+
+    Returns the engine's Result; raises ClaimLost, TimeBudgetReached or the engine's error.
+    Ending the run (finish, stop, fail, release) is the caller's, which knows what it means.
+    """
+    claim.set_remaining(remaining)
+    asked = engine.should_proceed
+
+    def should_proceed():
+        claim.check()
+        return asked()
+
+    def on_batch(counts, rows):
+        claim.record(counts, rows)
+        if on_progress is not None:
+            on_progress(rows)
+
+    engine.should_proceed, engine.on_batch = should_proceed, on_batch
+    return engine.run()
