@@ -16,7 +16,9 @@ e-mail, E.164 phone), whichever way the number was typed.
 
 import re
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -25,6 +27,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from junoprivacy.pagination import EstimatedCountPaginator
 
+from . import services
 from .identifiers import normalize_email, normalize_phone
 from .models import BankAccount, DeviceSession, LoyaltyCustomer, Merchant, Outlet, Payment, Sale, SaleLine, StaffUser
 
@@ -32,8 +35,28 @@ from .models import BankAccount, DeviceSession, LoyaltyCustomer, Merchant, Outle
 PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{7,}$")
 
 
+class GovernedChangeForm(forms.ModelForm):
+    """A correction made in the admin is validated and normalised by the service that will save
+    it (merchants.services.normalise_changes): a phone typed anew gets its E.164 column, a bad
+    one is refused by the field, in the officer's language, and nothing is saved."""
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk is not None and not self.errors:
+            try:
+                services.normalise_changes(
+                    type(self.instance), {f: data[f] for f in self.changed_data if f in data}, instance=self.instance
+                )
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        return data
+
+
 class GovernedDataAdmin(admin.ModelAdmin):
     """Base of every merchants admin: no add, no delete, bounded counts, subject search.
+
+    A correction is saved by the service (merchants.services.governed_update), never by the
+    form: the same normalisation as every other write, and history naming the officer.
 
     `email_fields` and `phone_fields` (E.164 columns) name where a search term that is an
     e-mail address or a phone number is looked up, exactly and on their indexes; any other
@@ -46,11 +69,22 @@ class GovernedDataAdmin(admin.ModelAdmin):
     email_fields: tuple[str, ...] = ()
     phone_fields: tuple[str, ...] = ()
 
+    form = GovernedChangeForm
+
     def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            raise PermissionDenied
+        original = type(obj)._default_manager.get(pk=obj.pk)
+        services.governed_update(
+            instance=original, actor=request.user, **{f: form.cleaned_data[f] for f in form.changed_data}
+        )
+        obj.refresh_from_db()
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()

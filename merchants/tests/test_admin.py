@@ -275,3 +275,44 @@ def test_the_drill_down_never_offers_the_future(admin_client):
     assert f"sold_at__day={today.day}" in html
     if today.day < 28:
         assert f"sold_at__day={today.day + 1}&" not in html
+
+
+def test_a_phone_corrected_in_the_admin_is_normalised(admin_client):
+    """The admin's change form saves through the service: the E.164 column follows the typed phone."""
+    from django.forms.models import model_to_dict
+
+    customer = LoyaltyCustomerFactory(phone="081200000001", email="")
+    url = reverse("admin:merchants_loyaltycustomer_change", args=[customer.pk])
+    data = {k: ("" if v is None else v) for k, v in model_to_dict(customer).items() if k not in ("id", "phone_e164")}
+    data.update(phone="0857-1122-3344", merchant=customer.merchant_id)
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    customer.refresh_from_db()
+    assert (customer.phone, customer.phone_e164) == ("0857-1122-3344", "+6285711223344")
+    assert customer.history.first().history_user.username == "admin"
+    assert not LoyaltyCustomer.objects.filter(phone_e164="+6281200000001").exists()
+
+    data.update(phone="bukan nomor")
+    bad = admin_client.post(url, data)
+    assert bad.status_code == 200 and "Nomor telepon tidak valid" in bad.content.decode()
+    customer.refresh_from_db()
+    assert customer.phone_e164 == "+6285711223344"
+
+
+def test_a_staff_phone_and_an_account_number_corrected_in_the_admin(admin_client):
+    from django.forms.models import model_to_dict
+
+    staff = StaffUserFactory(phone="081200000002")
+    data = {k: ("" if v is None else v) for k, v in model_to_dict(staff).items()
+            if k not in ("id", "phone_e164", "password_hash", "created_at")}
+    data.update(phone="+62 811-2000-3000")
+    assert admin_client.post(reverse("admin:merchants_staffuser_change", args=[staff.pk]), data).status_code == 302
+    staff.refresh_from_db()
+    assert staff.phone_e164 == "+6281120003000"
+
+    account = BankAccountFactory()
+    data = {"merchant": account.merchant_id, "bank_name": account.bank_name, "account_holder": account.account_holder,
+            "account_number": "123-456 7890"}
+    assert admin_client.post(reverse("admin:merchants_bankaccount_change", args=[account.pk]), data).status_code == 302
+    account.refresh_from_db()
+    assert account.account_number == "1234567890"

@@ -84,3 +84,26 @@ def test_rules_are_not_added_or_deleted_in_the_admin(admin_client):
     delete = reverse("admin:retention_retentionrule_delete", args=[rule.pk])
     assert admin_client.post(delete, {"post": "yes"}).status_code == 403
     assert RetentionRule.objects.filter(pk=rule.pk).exists()
+
+
+def test_a_phone_corrected_in_the_admin_is_found_by_a_later_erasure(admin_client):
+    """The correction goes through the service that normalises, so the erasure by the new number
+    finds the person and the old number finds nobody."""
+    from django.forms.models import model_to_dict
+    from django.urls import reverse
+
+    from merchants.models import LoyaltyCustomer
+    from merchants.tests.factories import LoyaltyCustomerFactory
+    from retention import services
+
+    customer = LoyaltyCustomerFactory(phone="081200000001", email="")
+    data = {k: ("" if v is None else v) for k, v in model_to_dict(customer).items() if k not in ("id", "phone_e164")}
+    data.update(phone="0857-1122-3344")
+    url = reverse("admin:merchants_loyaltycustomer_change", args=[customer.pk])
+    assert admin_client.post(url, data).status_code == 302
+    old = services.subject_erase(phone="081200000001")  # only the history copy holds the old number
+    assert old.counts == {"merchants_historicalloyaltycustomer": {"deleted": 1}}
+    assert LoyaltyCustomer.objects.filter(pk=customer.pk).exists()
+    run = services.subject_erase(phone="+62 857 1122 3344")
+    assert run.state == "completed" and run.rows_done == run.rows_total > 0
+    assert not LoyaltyCustomer.objects.filter(pk=customer.pk).exists()

@@ -1,14 +1,18 @@
 """Churn, holds, the purge and its schedule, expiry: the services, on PostgreSQL."""
 
+import smtplib
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 
 from merchants.models import LoyaltyCustomer, Merchant, Outlet, Sale
+from messaging.channels import DeliveryError
+from messaging.models import OutboundMessage
 from merchants.tests.factories import MerchantFactory, PaymentFactory, SaleFactory, SaleLineFactory
 from retention import selectors, services
 from retention.engine import Erasure, Scope
@@ -543,3 +547,154 @@ def test_erasing_the_owner_of_a_live_merchant_is_refused(db):
     run = services.subject_erase(email="pemilik@warung.id")
     assert run.state == ErasureRun.State.COMPLETED
     assert not LoyaltyCustomer.objects.filter(name="Pemilik").exists()
+
+
+# -- warnings before every purge, however late the churn is reported ----------------------------
+
+
+class MailServerDown(BaseEmailBackend):
+    def send_messages(self, messages):
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+
+@pytest.mark.parametrize("path", ["command", "admin", "detected"])
+def test_a_churn_reported_60_days_late_is_not_purged_before_both_warnings_and_their_days(
+    path, officer, django_capture_on_commit_callbacks
+):
+    shop = build_shop(customers=1, sales=2)
+    # The plan's clock starts 15 days ago, so that the purge it finally queues is due in real time too.
+    now = timezone.now() - timedelta(days=15)
+    late = now - timedelta(days=60)
+    if path == "detected":
+        Merchant.objects.filter(pk=shop.pk).update(churned_at=late)
+    else:
+        services.merchant_churn(merchant_id=shop.pk, churned_at=late, source=path, actor=officer if path == "admin" else None)
+
+    def plan(at):
+        with django_capture_on_commit_callbacks(execute=True):
+            return services.purge_plan(now=at)
+
+    first = plan(now)
+    assert first["due"] == 0 and first["warned"] == 1  # the 14-day warning, not a purge
+    schedule = PurgeSchedule.objects.get(merchant=shop)
+    fourteen = PurgeWarning.objects.get(schedule=schedule, days=14)
+    assert fourteen.message.state == "sent"
+    OutboundMessage.objects.filter(pk=fourteen.message_id).update(sent_at=now)  # delivered at the plan's clock
+
+    early = plan(now + timedelta(days=10, hours=23))
+    assert (early["due"], early["warned"]) == (0, 0)
+    assert plan(now + timedelta(days=11, hours=1))["warned"] == 1  # 3 days before the purge as it stands
+    three = PurgeWarning.objects.get(schedule=schedule, days=3)
+    OutboundMessage.objects.filter(pk=three.message_id).update(sent_at=now + timedelta(days=11, hours=1))
+
+    # 14 days after the first warning is not enough: the 3-day warning's 3 days run from its sending
+    assert not schedules_due(now=now + timedelta(days=14, minutes=1)).exists()
+    assert plan(now + timedelta(days=14, minutes=30))["due"] == 0
+    assert LoyaltyCustomer.objects.filter(merchant=shop).exists()
+    assert plan(now + timedelta(days=14, hours=2))["due"] == 1
+    assert PurgeSchedule.objects.get(pk=schedule.pk).state == "purged"
+    assert [m.to for m in mail.outbox] == [[shop.owner_email], [shop.owner_email]]
+
+
+def test_a_mail_server_down_never_stops_the_plan_and_a_warning_counts_only_once_sent(
+    settings, django_capture_on_commit_callbacks
+):
+    from messaging.services import message_send
+
+    due_shop = build_shop(customers=1, sales=1)
+    churn(due_shop, 40)  # warned long ago: due now
+    late = build_shop(customers=1, sales=1)
+    services.merchant_churn(merchant_id=late.pk, churned_at=timezone.now() - timedelta(days=20))
+
+    settings.EMAIL_BACKEND = f"{__name__}.MailServerDown"
+    with django_capture_on_commit_callbacks(execute=True):
+        plan = services.purge_plan()
+    assert plan["due"] == 1 and plan["warned"] == 1
+    assert PurgeSchedule.objects.get(merchant=due_shop).state == "purged"  # the plan went on
+    warning = PurgeWarning.objects.get(schedule__merchant=late)
+    message = warning.message
+    # not sent: queued again for the task's retry (with back-off), the error kept
+    assert message.state == "queued" and message.attempts == 1 and "Connection unexpectedly closed" in message.last_error
+    assert mail.outbox == []
+    # while it waits, the warning does not count and no second warning is given
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.purge_plan()["warned"] == 0
+    assert not PurgeSchedule.objects.filter(
+        selectors.warned_q(now=timezone.now() + timedelta(days=60), rules=selectors.churn_rules()), merchant=late
+    ).exists()
+
+    # every retry fails: the last one gives up, and the next plan gives the warning again
+    for attempt in range(2, 8):
+        with pytest.raises(DeliveryError):
+            message_send(message_id=message.pk)
+    assert message_send(message_id=message.pk, final_attempt=True).state == "failed"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.purge_plan()["warned"] == 1
+    given = PurgeWarning.objects.filter(schedule__merchant=late).order_by("pk")
+    assert [(w.days, w.message.state, w.message.attempts) for w in given] == [(14, "failed", 8), (14, "sent", 1)]
+    assert [m.to for m in mail.outbox] == [[late.owner_email]]
+    assert PurgeSchedule.objects.filter(
+        selectors.warned_q(now=timezone.now() + timedelta(days=15), rules=[RetentionRule.objects.get(key="merchant-churn")]),
+        merchant=late,
+    ).exists() is False  # the 3-day warning is still to come
+
+
+def test_a_message_is_sent_once_even_when_its_task_runs_twice(db):
+    from messaging.services import message_queue, message_send
+
+    message = message_queue(kind="test", to_email="Siti@Contoh.co.id", subject="Halo", body="isi")
+    assert message_send(message_id=message.pk).state == "sent"  # on_commit never ran in this test
+    assert message_send(message_id=message.pk) is None
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["Siti@Contoh.co.id"]
+
+
+# -- run records: one life, true totals ---------------------------------------------------------
+
+
+def test_a_failed_expiry_is_marked_failed_and_the_next_plan_does_not_start_another(shop, monkeypatch):
+    schedule = churn(shop, 31)
+    services.merchant_purge(schedule_id=schedule.pk)
+    outlet = Outlet.objects.get(merchant=shop)
+    old = SaleFactory(merchant=shop, outlet=outlet, sold_at=datetime(2014, 5, 1, tzinfo=JAKARTA))
+    PaymentFactory(sale=old)
+    now = datetime(2026, 11, 25, 10, tzinfo=JAKARTA)
+    real = Erasure._delete
+
+    def broken(*args, **kwargs):
+        raise ValueError("disk penuh")
+
+    monkeypatch.setattr(Erasure, "_delete", staticmethod(broken))
+    with pytest.raises(ValueError):
+        services.retention_expire(merchant_id=shop.pk, now=now)
+    failed = ErasureRun.objects.get(kind=ErasureRun.Kind.RETENTION_EXPIRY)
+    assert failed.state == ErasureRun.State.FAILED and "disk penuh" in failed.error and failed.claimed_by == ""
+    monkeypatch.setattr(Erasure, "_delete", staticmethod(real))
+    assert not selectors.runs_stalled(now=now + timedelta(days=1)).exists()
+    runs = services.retention_expire(merchant_id=shop.pk, now=now)
+    assert [r.state for r in runs] == ["completed"]
+    assert ErasureRun.objects.filter(kind=ErasureRun.Kind.RETENTION_EXPIRY).count() == 2
+    assert not Sale.objects.filter(pk=old.pk).exists()
+
+
+def test_a_stalled_expiry_is_resumed_in_the_same_record_not_beside_it(shop):
+    schedule = churn(shop, 31)
+    services.merchant_purge(schedule_id=schedule.pk)
+    outlet = Outlet.objects.get(merchant=shop)
+    SaleFactory(merchant=shop, outlet=outlet, sold_at=datetime(2014, 5, 1, tzinfo=JAKARTA))
+    rule = RetentionRule.objects.get(key="tax-records")
+    dead = ErasureRun.objects.create(
+        kind="retention_expiry", merchant=shop, merchant_ref=shop.pk, rule=rule, state="running", attempts=1,
+        claimed_by="dead", lease_until=timezone.now() - timedelta(minutes=1),
+    )
+    [run] = services.retention_expire(merchant_id=shop.pk)
+    assert run.pk == dead.pk and run.state == "completed" and run.attempts == 2
+
+
+def test_subject_runs_report_true_totals(siti):
+    run = services.subject_erase(phone="081234567890", email="siti.rahayu@gmail.com")
+    assert run.state == "completed"
+    assert run.rows_total == run.rows_done == sum(sum(a.values()) for a in run.counts.values()) > 0
+    assert run.progress_percent == 100 and run.attempts == 1 and run.claimed_by == ""
+    dry = services.subject_erase(phone="081234567890", dry_run=True)
+    assert dry.rows_total == 0 and dry.state == "completed"
