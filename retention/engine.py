@@ -414,9 +414,13 @@ class Erasure:
             else:
                 constants[column] = spec.erase.constant(f)
         manager = in_batch.model._default_manager
+        # Constants first, through the batch's own query while its condition still holds (a
+        # subject's rows are found by the very columns being erased); then the keyed hashes, row
+        # by row, by primary key.
+        changed = in_batch.update(**constants) if constants else len(ids)
         if per_row:
             columns = [column for column, _spec in per_row]
-            for row in in_batch.values_list(pk, *columns):
+            for row in manager.filter(**{f"{pk}__in": ids}).values_list(pk, *columns):
                 changes = {
                     column: spec.erase.transform(value, find_by=spec.find_by)
                     for (column, spec), value in zip(per_row, row[1:])
@@ -424,9 +428,7 @@ class Erasure:
                 }
                 if changes:
                     manager.filter(**{pk: row[0]}).update(**changes)
-        if constants:
-            return in_batch.update(**constants)
-        return len(ids)
+        return changed
 
 
 def _any(conditions) -> Q:

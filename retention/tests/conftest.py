@@ -101,7 +101,8 @@ def deliver_warnings(schedule, *, at=None):
     for days in schedule.rule.warnings:
         message = OutboundMessage.objects.create(
             kind="purge_warning", to_email=schedule.merchant.owner_email or "pemilik@contoh.co.id",
-            merchant=schedule.merchant, subject="Peringatan", body="...", state=OutboundMessage.State.SENT,
+            merchant=schedule.merchant, subject=f"Data {schedule.merchant.business_name} akan dihapus dalam {days} hari",
+            body=f"Yth. {schedule.merchant.owner_name}, ...", state=OutboundMessage.State.SENT,
             sent_at=at, attempts=1,
         )
         PurgeWarning.objects.create(schedule=schedule, days=days, message=message, created_at=at)
