@@ -187,3 +187,14 @@ def test_the_services_check_the_permission_not_only_the_admin(db):
     with pytest.raises(NotPermitted):
         services.purge_retry(run_id=failed.pk, actor=officer)
     assert not ErasureRun.objects.filter(retry_of=failed).exists()
+
+
+def test_each_warning_is_shown_on_its_schedule_with_its_delivery(officer_client, django_capture_on_commit_callbacks):
+    shop = build_shop(customers=1, sales=1)
+    schedule = services.merchant_churn(merchant_id=shop.pk, churned_at=timezone.now() - timedelta(days=20))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.purge_warnings_send()
+    page = officer_client.get(reverse("admin:retention_purgeschedule_change", args=[schedule.pk])).content.decode()
+    assert "peringatan penghapusan" in page.lower() and shop.owner_email in page and "terkirim" in page
+    listing = officer_client.get(reverse("admin:retention_purgeschedule_changelist")).content.decode()
+    assert "H-14: terkirim" in listing
