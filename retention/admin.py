@@ -13,7 +13,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -23,6 +24,7 @@ from junoprivacy.pagination import EstimatedCountPaginator
 from . import services
 from .exceptions import RetentionError
 from .models import ChurnEvent, ErasureRun, LegalHold, PurgeSchedule, PurgeWarning, RetentionRule
+from .selectors import purge_timeline
 
 
 @admin.register(RetentionRule)
@@ -238,7 +240,7 @@ class PurgeScheduleAdmin(admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     actions = ("dry_run", "reactivate")
-    readonly_fields = ("merchant", "rule", "churned_at", "due_at", "state", "purged_at", "updated_at")
+    readonly_fields = ("merchant", "rule", "churned_at", "due_at", "not_before", "state", "purged_at", "updated_at")
     change_list_template = "admin/retention/purgeschedule/change_list.html"
 
     @admin.display(description=_("nama usaha"), ordering="merchant__business_name")
@@ -247,16 +249,33 @@ class PurgeScheduleAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("jatuh tempo"), ordering="due_at")
     def due_display(self, obj):
+        """The rule's due date, and when the purge may really start (after its warnings): red when
+        that moment has passed and the schedule still waits."""
         local = timezone.localtime(obj.due_at).strftime("%Y-%m-%d %H:%M")
-        if obj.state == PurgeSchedule.State.SCHEDULED and obj.due_at <= timezone.now():
+        if obj.state != PurgeSchedule.State.SCHEDULED:
+            return local
+        not_before = purge_timeline(obj, now=timezone.now()).not_before
+        if not_before is None:
+            return format_html("{}<br><small>{}</small>", local, _("menunggu peringatan"))
+        if not_before <= timezone.now():
             return format_html('<strong style="color:#ba2121">{}</strong>', local)
+        if not_before > obj.due_at:
+            return format_html("{}<br><small>{} {}</small>", local, _("paling cepat"),
+                               timezone.localtime(not_before).strftime("%Y-%m-%d %H:%M"))
         return local
+
+    @admin.display(description=_("dapat dihapus paling cepat"))
+    def not_before(self, obj):
+        when = purge_timeline(obj, now=timezone.now()).not_before
+        if when is None:
+            return _("menunggu peringatan 14 dan 3 hari terkirim")
+        return timezone.localtime(when).strftime("%Y-%m-%d %H:%M")
 
     @admin.display(description=_("peringatan"))
     def warnings_display(self, obj):
         # Prefetched with their messages (get_queryset): no query per row.
         given = [w for w in obj.warnings.all() if w.created_at >= obj.churned_at]
-        return ", ".join(f"H-{w.days}: {_delivery(w)}" for w in given) or "-"
+        return format_html_join(mark_safe("<br>"), "H-{}: {}", ((w.days, _delivery(w)) for w in given)) or "-"
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("warnings__message")

@@ -186,13 +186,13 @@ class PurgeSchedule(models.Model):
         CANCELLED = "cancelled", _("dibatalkan (aktif kembali)")
         FAILED = "failed", _("gagal (menunggu percobaan ulang)")
 
-    merchant = models.OneToOneField(Merchant, on_delete=models.PROTECT, related_name="+")
-    rule = models.ForeignKey(RetentionRule, on_delete=models.PROTECT, related_name="+")
+    merchant = models.OneToOneField(Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("merchant"))
+    rule = models.ForeignKey(RetentionRule, on_delete=models.PROTECT, related_name="+", verbose_name=_("aturan"))
     churned_at = models.DateTimeField(_("berhenti"))
     due_at = models.DateTimeField(_("jatuh tempo"))
     state = models.CharField(_("status"), max_length=16, choices=State.choices, default=State.SCHEDULED)
     purged_at = models.DateTimeField(_("dihapus"), null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("diubah"), auto_now=True)
 
     class Meta:
         verbose_name = _("jadwal penghapusan")

@@ -238,6 +238,43 @@ def schedules_to_warn(*, now, horizon_days: int) -> QuerySet:
     )
 
 
+IN_FLIGHT = (OutboundMessage.State.QUEUED, OutboundMessage.State.SENDING)
+
+
+@dataclass(frozen=True)
+class PurgeTimeline:
+    """Where a schedule stands with its warnings (from its prefetched warnings and messages)."""
+
+    warning_due: int | None  # the warning to give now (its days), if any
+    not_before: datetime | None  # the earliest the purge may start; None while warnings are owed
+
+
+def warning_delivered_at(warning: PurgeWarning) -> datetime | None:
+    if warning.message is None:
+        return warning.created_at  # no address on file: recorded, counted from then
+    if warning.message.state == OutboundMessage.State.SENT:
+        return warning.message.sent_at
+    return None
+
+
+def purge_timeline(schedule: PurgeSchedule, *, now: datetime) -> PurgeTimeline:
+    """Each warning is due once the larger ones were delivered, `days` before the purge date as
+    it stands then: the rule's due date pushed back by every delivered warning to its delivery
+    plus its days. The same arithmetic as warned_q, for one schedule already in memory."""
+    current = [w for w in schedule.warnings.all() if w.created_at >= schedule.churned_at]
+    not_before = schedule.due_at
+    for days in schedule.rule.warnings:
+        given = [w for w in current if w.days == days]
+        delivered = sorted(filter(None, map(warning_delivered_at, given)))
+        if delivered:
+            not_before = max(not_before, delivered[0] + timedelta(days=days))
+            continue
+        if any(w.message is not None and w.message.state in IN_FLIGHT for w in given):
+            return PurgeTimeline(None, None)  # being sent: wait for it before anything later
+        return PurgeTimeline(days if now >= not_before - timedelta(days=days) else None, None)
+    return PurgeTimeline(None, not_before)
+
+
 def purge_stop_reason(*, schedule_id: int, now: datetime | None = None) -> str | None:
     """Why the purge must not go on now, or None. Asked before every batch."""
     now = now or timezone.now()

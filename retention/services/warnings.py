@@ -17,41 +17,17 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from messaging.models import OutboundMessage
 from messaging.services import message_queue
 
 from ..models import PurgeSchedule, PurgeWarning
-from ..selectors import churn_rules, schedules_to_warn
+from ..selectors import churn_rules, purge_timeline, schedules_to_warn
 
 logger = logging.getLogger(__name__)
 
-IN_FLIGHT = (OutboundMessage.State.QUEUED, OutboundMessage.State.SENDING)
-
-
-def delivered_at(warning: PurgeWarning) -> datetime | None:
-    if warning.message is None:
-        return warning.created_at  # no address on file: recorded, counted from then
-    if warning.message.state == OutboundMessage.State.SENT:
-        return warning.message.sent_at
-    return None
-
 
 def warning_due(schedule: PurgeSchedule, *, now: datetime) -> int | None:
-    """The warning (its days) to give now, if any, from the warnings given in this round."""
-    current = [w for w in schedule.warnings.all() if w.created_at >= schedule.churned_at]
-    purge_not_before = schedule.due_at
-    for days in schedule.rule.warnings:
-        given = [w for w in current if w.days == days]
-        delivered = sorted(filter(None, map(delivered_at, given)))
-        if delivered:
-            purge_not_before = max(purge_not_before, delivered[0] + timedelta(days=days))
-            continue
-        if any(w.message is not None and w.message.state in IN_FLIGHT for w in given):
-            return None  # being sent: wait for it before anything later
-        if now >= purge_not_before - timedelta(days=days):
-            return days
-        return None
-    return None
+    """The warning (its days) to give now, if any."""
+    return purge_timeline(schedule, now=now).warning_due
 
 
 def purge_warnings_send(*, now: datetime | None = None) -> int:

@@ -92,14 +92,15 @@ def test_churn_recorded_from_the_admin_and_overdue_shown_in_red(officer_client, 
     assert ChurnEvent.objects.get(merchant=shop).source == "admin"
     assert ChurnEvent.objects.get(merchant=shop).actor == officer_client.user
     late = build_shop(customers=1, sales=1)
-    services.merchant_churn(merchant_id=late.pk, churned_at=timezone.now() - timedelta(days=40))
+    warned_schedule(late, churned_days_ago=40)  # due and warned, still waiting: red
     for _ in range(3):
         services.merchant_churn(merchant_id=MerchantFactory().pk, churned_at=timezone.now() - timedelta(days=40))
     # session, user, permissions, count, rows, warnings and their messages (prefetched): never per row
     with django_assert_max_num_queries(10):
         page = officer_client.get(reverse("admin:retention_purgeschedule_changelist"))
     html = page.content.decode()
-    assert 'color:#ba2121' in html and "Catat merchant berhenti" in html
+    assert html.count("color:#ba2121") == 1 and "Catat merchant berhenti" in html
+    assert html.count("menunggu peringatan") == 4  # the one just churned, and three as late but never warned
     bad = officer_client.post(reverse("admin:retention_purgeschedule_churn"), {"merchant": 999999, "churned_at_0": "", "churned_at_1": ""})
     assert "tidak ditemukan" in bad.content.decode()
 
