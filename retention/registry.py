@@ -95,7 +95,7 @@ class FieldErasure:
 
     def constant(self, field):
         """The value every erased row gets (one UPDATE for a whole batch)."""
-        raise NotImplementedError(f"{self.value} has no constant value")
+        raise TypeError(f"{self.value} sets no constant value: the engine never asks it for one")
 
     per_row = False  # True when the new value depends on the old one (a keyed hash)
 
