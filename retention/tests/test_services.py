@@ -698,3 +698,13 @@ def test_subject_runs_report_true_totals(siti):
     assert run.progress_percent == 100 and run.attempts == 1 and run.claimed_by == ""
     dry = services.subject_erase(phone="081234567890", dry_run=True)
     assert dry.rows_total == 0 and dry.state == "completed"
+
+
+def test_a_subject_erasure_whose_process_died_is_failed_by_the_sweep_with_what_to_do(db):
+    run = ErasureRun.objects.create(
+        kind="subject_erasure", state="running", attempts=1, claimed_by="gone", subject_hashes={"email": "h$x"},
+        lease_until=timezone.now() - timedelta(minutes=1),
+    )
+    assert services.work_resume_stalled()["runs"] == 0
+    run.refresh_from_db()
+    assert run.state == "failed" and "jalankan penghapusan subjek lagi" in run.error and run.claimed_by == ""
