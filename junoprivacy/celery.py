@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from django.db import transaction
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "junoprivacy.settings")
 
@@ -19,6 +20,4 @@ def enqueue_on_commit(task_name: str, *args) -> None:
     is registered in every process. `robust`: a broker that is down is logged, never raised into
     the work that committed (the stalled-work sweep queues it again).
     """
-    from django.db import transaction
-
     transaction.on_commit(lambda: app.tasks[task_name].delay(*args), robust=True)
