@@ -134,6 +134,9 @@ if EMAIL_URL:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+# Seconds an SMTP call may take: well below the outbox's sending lease (5 minutes), so a slow
+# server never lets a second sender start on the same message.
+EMAIL_TIMEOUT = 60
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="JUNO Privacy <privacy@junopos.com>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -16,7 +16,8 @@ datamap.register(
     description="Pesan keluar (e-mail, SMS, WhatsApp) beserta hasil pengirimannya.",
     erasure=RowErasure.ANONYMISE,
     retained_under="message-proof",
-    dated_by="created_at",
+    # No dated_by: the proof of a message goes with the erasure record it proves (the tombstone
+    # rule's execution, a later issue), never before it, and never from under a PurgeWarning.
     personal={
         "to_email": Personal(C.CONTACT, find_by=FindBy.EMAIL, erase=E.HASH),
         "to_phone": Personal(C.CONTACT, find_by=FindBy.PHONE, erase=E.HASH),

@@ -23,6 +23,8 @@ class OutboundMessage(models.Model):
         QUEUED = "queued", _("menunggu dikirim")
         SENDING = "sending", _("sedang dikirim")
         SENT = "sent", _("terkirim")
+        # The receiving server refused the address for good: trying again cannot help.
+        REFUSED = "refused", _("ditolak (alamat tidak dapat menerima)")
         FAILED = "failed", _("gagal (percobaan habis)")
 
     channel = models.CharField(_("saluran"), max_length=16, choices=Channel.choices, default=Channel.EMAIL)

@@ -28,6 +28,8 @@ from .models import OutboundMessage
 logger = logging.getLogger(__name__)
 
 SEND_TASK = "messaging.message_send"
+# Tries of one message, whichever task copy makes them (the count is on the row).
+MAX_ATTEMPTS = 8
 # How long a sending worker holds a message before another may try it.
 SEND_LEASE = timedelta(minutes=5)
 # A queued message untouched for this long lost its task (a broker restarted): queue it again.
@@ -55,10 +57,12 @@ def message_queue(
     return message
 
 
-def message_send(*, message_id: int, final_attempt: bool = False) -> OutboundMessage | None:
+def message_send(*, message_id: int) -> OutboundMessage | None:
     """Send one queued message. Raises DeliveryError when it should be tried again later.
 
     Returns None when there is nothing to do (already sent, gone, or another worker sending it).
+    The outcome is written only if this worker still holds the message (its attempt number):
+    a sender slower than its lease never overwrites what a later one recorded.
     """
     now = timezone.now()
     claimed = (
@@ -72,20 +76,23 @@ def message_send(*, message_id: int, final_attempt: bool = False) -> OutboundMes
     try:
         CHANNELS[message.channel].send(message)
     except Undeliverable as exc:
-        return _settle(message, state=OutboundMessage.State.FAILED, error=str(exc))
+        return _settle(message, state=OutboundMessage.State.REFUSED, error=str(exc))
     except DeliveryError as exc:
         logger.warning("message %s not sent (attempt %s): %s", message.pk, message.attempts, exc)
-        state = OutboundMessage.State.FAILED if final_attempt else OutboundMessage.State.QUEUED
-        _settle(message, state=state, error=str(exc))
-        if not final_attempt:
+        final = message.attempts >= MAX_ATTEMPTS
+        _settle(message, state=OutboundMessage.State.FAILED if final else OutboundMessage.State.QUEUED, error=str(exc))
+        if not final:
             raise
         return message
     return _settle(message, state=OutboundMessage.State.SENT, error="", sent_at=timezone.now())
 
 
 def _settle(message: OutboundMessage, *, state: str, error: str, sent_at=None) -> OutboundMessage:
-    OutboundMessage.objects.filter(pk=message.pk).update(
-        state=state, last_error=error[:2000], sent_at=sent_at, lease_until=None if state != "queued" else timezone.now()
+    OutboundMessage.objects.filter(
+        pk=message.pk, state=OutboundMessage.State.SENDING, attempts=message.attempts
+    ).update(
+        state=state, last_error=error[:2000], sent_at=sent_at,
+        lease_until=timezone.now() if state == OutboundMessage.State.QUEUED else None,
     )
     message.refresh_from_db()
     return message

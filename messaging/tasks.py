@@ -5,15 +5,14 @@ from celery import shared_task
 from . import services
 from .channels import DeliveryError
 
-MAX_ATTEMPTS = 8
-
-
 @shared_task(
-    name=services.SEND_TASK, bind=True, acks_late=True, autoretry_for=(DeliveryError,), retry_backoff=30,
-    retry_backoff_max=3600, retry_jitter=True, max_retries=MAX_ATTEMPTS - 1,
+    name=services.SEND_TASK, acks_late=True, autoretry_for=(DeliveryError,), retry_backoff=30,
+    retry_backoff_max=3600, retry_jitter=True, max_retries=services.MAX_ATTEMPTS - 1,
 )
-def message_send(self, message_id: int) -> str | None:
-    message = services.message_send(message_id=message_id, final_attempt=self.request.retries >= self.max_retries)
+def message_send(message_id: int) -> str | None:
+    # The service counts the attempts on the row and gives up after the last one, however many
+    # copies of this task (retries, the sweep's) made them.
+    message = services.message_send(message_id=message_id)
     return message.state if message else None
 
 

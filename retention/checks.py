@@ -57,6 +57,7 @@ def check_registry(registry: DataMap, *, app_configs=None) -> list[checks.CheckM
                 )
             )
 
+    errors.extend(_check_references_into_deleted_rows(registry, configs))
     for entry in registry:
         model = entry.model
         fields = {f.name: f for f in model._meta.concrete_fields}
@@ -131,6 +132,28 @@ def _check_parties(entry, registry, fields) -> list[checks.CheckMessage]:
             f"{entry.label} is deleted whole yet concerns several people ({', '.join(sorted(parties))}): "
             "a subject's erasure would take the others' data with it.", entry.model, 12,
         ))
+    return errors
+
+
+def _check_references_into_deleted_rows(registry: DataMap, configs) -> list[checks.CheckMessage]:
+    """The engine deletes rows by key, detaching the references it knows: those of declared
+    models. A foreign key from an undeclared model into a table whose rows the engine deletes
+    (erased with their subject, or at the end of a kept period) would fail the erasure at commit."""
+    deleted = {
+        e.model for e in registry if e.erasure == RowErasure.DELETE or (e.retained_under and e.dated_by)
+    }
+    errors = []
+    for config in configs:
+        for model in config.get_models():
+            if is_history_model(model) or model._meta.label in registry.maps:
+                continue
+            for f in model._meta.concrete_fields:
+                if f.many_to_one and f.related_model in deleted:
+                    errors.append(_error(
+                        f"{model._meta.label}.{f.name} points to {f.related_model._meta.label}, whose rows the "
+                        "erasure engine deletes, but the data map does not declare it.", model, 13,
+                        hint="Declare the model with datamap.register() so that erasures detach it.",
+                    ))
     return errors
 
 

@@ -147,10 +147,11 @@ def subject_records(
                     categories=entry.categories,
                 )
             )
-    names = dict(Merchant.objects.filter(pk__in=per_merchant).values_list("pk", "business_name")) if per_merchant else {}
+    names = dict(Merchant.objects.filter(pk__in=[pk for pk in per_merchant if pk]).values_list("pk", "business_name"))
     merchants = [
+        # Records tied to no merchant (a message to the person) come last, under merchant None.
         MerchantRecords(merchant_id=pk, merchant_name=names.get(pk, ""), tables=tables)
-        for pk, tables in sorted(per_merchant.items())
+        for pk, tables in sorted(per_merchant.items(), key=lambda item: (item[0] is None, item[0] or 0))
     ]
     return SubjectRecords(email=normalize_email(email), phone=normalize_phone(phone), merchants=merchants)
 
@@ -186,12 +187,15 @@ def churn_rules() -> list[RetentionRule]:
 
 
 def delivered_q(*, days: int, now: datetime) -> Q:
-    """Warnings of `days` delivered at least `days` days before `now`: sent by their message, or
-    recorded without one (no address on file)."""
+    """Warnings of `days` given at least `days` days before `now`: sent by their message; or given
+    as far as they can be, counted from when they were recorded: no usable address on file, or an
+    address its server refused for good (a merchant nobody can reach is still purged, after the
+    same notice, and the officers see why)."""
     before = now - timedelta(days=days)
     return Q(days=days) & (
         Q(message__state=OutboundMessage.State.SENT, message__sent_at__lte=before)
         | Q(message__isnull=True, created_at__lte=before)
+        | Q(message__state=OutboundMessage.State.REFUSED, created_at__lte=before)
     )
 
 
@@ -250,8 +254,9 @@ class PurgeTimeline:
 
 
 def warning_delivered_at(warning: PurgeWarning) -> datetime | None:
-    if warning.message is None:
-        return warning.created_at  # no address on file: recorded, counted from then
+    """delivered_q for one warning in memory."""
+    if warning.message is None or warning.message.state == OutboundMessage.State.REFUSED:
+        return warning.created_at  # nobody to reach: recorded, counted from then
     if warning.message.state == OutboundMessage.State.SENT:
         return warning.message.sent_at
     return None
@@ -294,22 +299,31 @@ def purge_stop_reason(*, schedule_id: int, now: datetime | None = None) -> str |
 
 
 def hold_reason(hold: LegalHold) -> str:
-    return _("Ditahan (%(reason)s): %(detail)s") % {"reason": hold.get_reason_display(), "detail": hold.detail}
+    """Why a hold stops an erasure, for the run record: the kind and the hold's number, never its
+    detail (which may name people, and stays in the hold under its own rule)."""
+    return _("Ditahan (%(reason)s), penahanan hukum #%(id)s") % {"reason": hold.get_reason_display(), "id": hold.pk}
+
+
+# A run opened but never started for this long lost its task (a broker down at commit, a worker
+# killed between opening and claiming it).
+PENDING_PATIENCE = timedelta(minutes=2)
 
 
 def runs_stalled(*, now) -> QuerySet:
-    """Runs left running with no live worker: the lease ran out, or was given back to be queued again."""
+    """Runs with no live worker: running with a lease that ran out (or was given back to be
+    queued again), or opened and never started."""
     return ErasureRun.objects.filter(
-        state=ErasureRun.State.RUNNING, dry_run=False, lease_until__lt=now
-    ).order_by("lease_until")
+        Q(state=ErasureRun.State.RUNNING, lease_until__lt=now)
+        | Q(state=ErasureRun.State.PENDING, created_at__lt=now - PENDING_PATIENCE),
+        dry_run=False,
+    ).order_by("created_at")
 
 
 def churn_unscheduled(*, now) -> QuerySet:
     """Merchants whose churn date was set where the portal did not see it (in JUNOPOS's own
-    tables, or by an import) and that have no purge schedule yet."""
-    return Merchant.objects.filter(churned_at__isnull=False, churned_at__lte=now).exclude(
-        Exists(PurgeSchedule.objects.filter(merchant_id=OuterRef("pk")))
-    )
+    tables, or by an import): no purge schedule yet, or only one a reactivation cancelled."""
+    live_schedule = PurgeSchedule.objects.filter(merchant_id=OuterRef("pk")).exclude(state=PurgeSchedule.State.CANCELLED)
+    return Merchant.objects.filter(churned_at__isnull=False, churned_at__lte=now).exclude(Exists(live_schedule))
 
 
 def reactivated_unnoticed() -> QuerySet:

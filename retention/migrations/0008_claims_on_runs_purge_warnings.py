@@ -6,6 +6,24 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def carry_over(apps, schema_editor):
+    """Keep what the old shape recorded: each warning time in `warnings_sent` becomes a PurgeWarning
+    (no message: the old code kept none), and a run left running under the old schedule lease is
+    made resumable under the new claim (its lease ran out now, so the sweep queues it)."""
+    from datetime import datetime
+
+    PurgeSchedule = apps.get_model("retention", "PurgeSchedule")
+    PurgeWarning = apps.get_model("retention", "PurgeWarning")
+    ErasureRun = apps.get_model("retention", "ErasureRun")
+    for schedule in PurgeSchedule.objects.exclude(warnings_sent={}).iterator():
+        for days, at in (schedule.warnings_sent or {}).items():
+            if str(days).isdigit():
+                PurgeWarning.objects.create(schedule=schedule, days=int(days), created_at=datetime.fromisoformat(at))
+    ErasureRun.objects.filter(state__in=["pending", "running"], dry_run=False).update(
+        claimed_by="", lease_until=django.utils.timezone.now()
+    )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -41,18 +59,6 @@ class Migration(migrations.Migration):
             name='purgeschedule',
             options={'permissions': [('record_churn', 'Boleh mencatat merchant berhenti atau aktif kembali')], 'verbose_name': 'jadwal penghapusan', 'verbose_name_plural': 'jadwal penghapusan'},
         ),
-        migrations.RemoveField(
-            model_name='purgeschedule',
-            name='claimed_by',
-        ),
-        migrations.RemoveField(
-            model_name='purgeschedule',
-            name='lease_until',
-        ),
-        migrations.RemoveField(
-            model_name='purgeschedule',
-            name='warnings_sent',
-        ),
         migrations.AddField(
             model_name='erasurerun',
             name='claimed_by',
@@ -84,5 +90,18 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='purgewarning',
             index=models.Index(fields=['schedule', 'days'], name='purgewarning_schedule_days'),
+        ),
+        migrations.RunPython(carry_over, migrations.RunPython.noop),
+        migrations.RemoveField(
+            model_name='purgeschedule',
+            name='claimed_by',
+        ),
+        migrations.RemoveField(
+            model_name='purgeschedule',
+            name='lease_until',
+        ),
+        migrations.RemoveField(
+            model_name='purgeschedule',
+            name='warnings_sent',
         ),
     ]

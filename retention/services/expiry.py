@@ -7,14 +7,15 @@ from datetime import datetime
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ..engine import Erasure, Scope, total_rows
 from ..models import ErasureRun, RetentionRule
 from ..registry import DataMap, datamap
 from ..selectors import expiring_entries, hold_reason, holds_for_merchant
-from .runs import ClaimLost, RunClaim, TimeBudgetReached, run_erasure
+from .common import TRANSIENT_DB_ERRORS
+from .runs import ClaimLost, RunClaim, TimeBudgetReached, describe, run_erasure, stop_open_runs
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,11 @@ def retention_expire(*, merchant_id: int, now: datetime | None = None, time_budg
     """
     now = now or timezone.now()
     runs: list[ErasureRun] = []
-    if holds_for_merchant(merchant_id, now=now).exists():
+    hold = holds_for_merchant(merchant_id, now=now).first()
+    if hold is not None:
+        # A run released or orphaned before the hold came must not stay running for ever.
+        stop_open_runs(ErasureRun.objects.filter(kind=ErasureRun.Kind.RETENTION_EXPIRY, merchant_ref=merchant_id),
+                       hold_reason(hold))
         return runs
     rules = {r.key: r for r in RetentionRule.objects.filter(key__in=expiry_cutoffs(now=now))}
 
@@ -58,12 +63,32 @@ def retention_expire(*, merchant_id: int, now: datetime | None = None, time_budg
             continue
         except (TimeBudgetReached, SoftTimeLimitExceeded):
             claim.release()
+        except TRANSIENT_DB_ERRORS as exc:
+            if claim.worn_out:
+                _fail(claim, exc)
+                continue
+            if not connection.in_atomic_block:
+                connection.close_if_unusable_or_obsolete()
+            try:
+                claim.release()  # the task's retry resumes it
+            except (ClaimLost, *TRANSIENT_DB_ERRORS):
+                pass  # its lease runs out; the sweep queues it
+            raise
         except Exception as exc:
-            logger.exception("expiry of merchant %s under %s failed", merchant_id, key)
-            claim.fail(f"{type(exc).__name__}: {exc}")
+            _fail(claim, exc)
             raise
         runs.append(ErasureRun.objects.get(pk=run.pk))
     return runs
+
+
+def _fail(claim: RunClaim, exc: BaseException) -> None:
+    logger.error("expiry run %s failed: %s", claim.run_id, describe(exc), exc_info=exc)
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
+    try:
+        claim.fail(describe(exc))
+    except ClaimLost:
+        pass
 
 
 def _open_run(merchant_id: int, rule: RetentionRule, *, create: bool) -> ErasureRun | None:

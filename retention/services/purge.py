@@ -33,7 +33,7 @@ from ..models import ErasureRun, PurgeSchedule, RetentionRule
 from ..pseudonyms import is_pseudonym, pseudonym
 from ..selectors import purge_stop_reason, schedules_due
 from .common import CHURN_RULE, TRANSIENT_DB_ERRORS, require_permission
-from .runs import ClaimLost, RunClaim, TimeBudgetReached, run_erasure
+from .runs import OPEN, ClaimLost, RunClaim, TimeBudgetReached, describe, run_erasure, stop_open_runs
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,9 @@ def merchant_purge(
             schedule.state = PurgeSchedule.State.PURGING
             schedule.save(update_fields=["state", "updated_at"])
         elif schedule.state != PurgeSchedule.State.PURGING:
+            # Cancelled (or done) while a run was released, retrying or its worker dead: end it.
+            if schedule.state == PurgeSchedule.State.CANCELLED:
+                stop_open_runs(_runs_of(schedule), _("Merchant aktif kembali; penghapusan dibatalkan."))
             return None
         run = _open_run(schedule)
     claim = RunClaim.take(
@@ -75,17 +78,14 @@ def merchant_purge(
     except (TimeBudgetReached, SoftTimeLimitExceeded):
         claim.release()
         return ErasureRun.objects.get(pk=run.pk)
-    except TRANSIENT_DB_ERRORS:
-        _release_after_db_error(claim)
-        raise
+    except TRANSIENT_DB_ERRORS as exc:
+        if not claim.worn_out:
+            _release_after_db_error(claim)
+            raise
+        _fail(claim, schedule_id, exc)  # it keeps coming back: a person must look
+        return ErasureRun.objects.get(pk=run.pk)
     except Exception as exc:
-        logger.exception("purge of merchant %s failed", schedule.merchant_id)
-        try:
-            with transaction.atomic():
-                claim.fail(f"{type(exc).__name__}: {exc}")
-                PurgeSchedule.objects.filter(pk=schedule_id).update(state=PurgeSchedule.State.FAILED)
-        except ClaimLost:
-            return None  # the run is another worker's now: its failure is not ours to record
+        _fail(claim, schedule_id, exc)
         raise
     try:
         with transaction.atomic():
@@ -108,20 +108,30 @@ def merchant_purge(
     return ErasureRun.objects.get(pk=run.pk)
 
 
+def _fail(claim: RunClaim, schedule_id: int, exc: BaseException) -> None:
+    """Mark the run and its schedule failed, for the data protection officer to retry."""
+    logger.error("purge of schedule %s failed: %s", schedule_id, describe(exc), exc_info=exc)
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
+    try:
+        with transaction.atomic():
+            claim.fail(describe(exc))
+            PurgeSchedule.objects.filter(pk=schedule_id).update(state=PurgeSchedule.State.FAILED)
+    except ClaimLost:
+        pass  # the run is another worker's now: its failure is not ours to record
+
+
+def _runs_of(schedule: PurgeSchedule):
+    return ErasureRun.objects.filter(kind=ErasureRun.Kind.MERCHANT_PURGE, merchant_ref=schedule.merchant_id)
+
+
 def _lease(seconds: int | None) -> timedelta:
     return timedelta(seconds=seconds or settings.PURGE_LEASE_SECONDS)
 
 
 def _open_run(schedule: PurgeSchedule) -> ErasureRun:
     """The merchant's open purge run (a pending retry, or one to resume), or a new one."""
-    run = (
-        ErasureRun.objects.filter(
-            kind=ErasureRun.Kind.MERCHANT_PURGE, merchant_ref=schedule.merchant_id, dry_run=False,
-            state__in=[ErasureRun.State.PENDING, ErasureRun.State.RUNNING],
-        )
-        .order_by("-created_at")
-        .first()
-    )
+    run = _runs_of(schedule).filter(dry_run=False, state__in=OPEN).order_by("-created_at").first()
     if run is not None:
         return run
     return ErasureRun.objects.create(

@@ -43,6 +43,16 @@ class TimeBudgetReached(Exception):
 
 
 OPEN = (ErasureRun.State.PENDING, ErasureRun.State.RUNNING)
+# A run that has been taken this many times, each ended by a passing error, is failed instead of
+# tried again: an error that keeps coming back is not passing, and a person must see it.
+MAX_ATTEMPTS = 20
+
+
+def describe(exc: BaseException) -> str:
+    """An error for the run record: its kind and first line, never the database's DETAIL lines,
+    which quote row content."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first}"[:500]
 
 
 @dataclass
@@ -51,6 +61,7 @@ class RunClaim:
     token: str
     lease: timedelta
     budget: float | None = None
+    attempts: int = 0
     started: float = field(default_factory=time.monotonic)
     batches: int = 0  # recorded under this claim: the budget never stops a claim before its first
 
@@ -69,7 +80,14 @@ class RunClaim:
                 finished_at=None,
             )
         )
-        return cls(run_id=run_id, token=token, lease=lease, budget=budget) if taken else None
+        if not taken:
+            return None
+        attempts = ErasureRun.objects.filter(pk=run_id).values_list("attempts", flat=True).get()
+        return cls(run_id=run_id, token=token, lease=lease, budget=budget, attempts=attempts)
+
+    @property
+    def worn_out(self) -> bool:
+        return self.attempts >= MAX_ATTEMPTS
 
     # -- while it runs ------------------------------------------------------------------
 
@@ -129,6 +147,23 @@ class RunClaim:
     def _fenced(self, **fields) -> None:
         if not ErasureRun.objects.filter(pk=self.run_id, claimed_by=self.token).update(**fields):
             raise ClaimLost
+
+
+def stop_open_runs(runs, reason: str) -> int:
+    """End, as stopped with `reason`, open runs whose work must not go on (the merchant came
+    back, a hold now covers it), so that none stays running for ever. Runs a live worker holds
+    are left to it: it stops them itself at its next batch."""
+    stopped = 0
+    for run_id in runs.filter(state__in=OPEN, dry_run=False).values_list("pk", flat=True):
+        claim = RunClaim.take(run_id)
+        if claim is None:
+            continue
+        try:
+            claim.stop(reason)
+            stopped += 1
+        except ClaimLost:
+            pass
+    return stopped
 
 
 def run_erasure(claim: RunClaim, engine, *, remaining: int, on_progress=None):

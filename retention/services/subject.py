@@ -13,7 +13,7 @@ from ..exceptions import ErasureBlocked, RetentionError
 from ..models import ErasureRun
 from ..pseudonyms import pseudonym
 from ..selectors import held_merchant_ids, hold_reason, holds_for_subject, subject_records
-from .runs import ClaimLost, RunClaim, run_erasure
+from .runs import ClaimLost, RunClaim, describe, run_erasure
 
 
 def subject_erase(
@@ -56,8 +56,14 @@ def subject_erase(
     if dry_run:
         return run
     claim = RunClaim.take(run.pk)
+
+    def should_proceed() -> str | None:
+        # A hold placed on the subject while her erasure runs stops it at the next batch.
+        placed = holds_for_subject(email=scope.email, phone=scope.phone).first()
+        return hold_reason(placed) if placed else None
+
     try:
-        result = run_erasure(claim, Erasure(scope), remaining=total_rows(planned))
+        result = run_erasure(claim, Erasure(scope, should_proceed=should_proceed), remaining=total_rows(planned))
         if result.completed:
             claim.finish(note=note)
         else:
@@ -65,7 +71,10 @@ def subject_erase(
     except ClaimLost:
         pass  # taken over by the stalled-work sweep (this process was too slow): it records the end
     except Exception as exc:
-        claim.fail(f"{type(exc).__name__}: {exc}")
+        try:
+            claim.fail(describe(exc))
+        except ClaimLost:
+            pass
         raise
     run.refresh_from_db()
     return run

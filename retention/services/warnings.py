@@ -13,6 +13,8 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -20,6 +22,7 @@ from django.utils import timezone, translation
 from messaging.services import message_queue
 
 from ..models import PurgeSchedule, PurgeWarning
+from ..pseudonyms import is_pseudonym
 from ..selectors import churn_rules, purge_timeline, schedules_to_warn
 
 logger = logging.getLogger(__name__)
@@ -39,8 +42,15 @@ def purge_warnings_send(*, now: datetime | None = None) -> int:
     given = 0
     for schedule in schedules_to_warn(now=now, horizon_days=horizon).iterator(chunk_size=500):
         days = warning_due(schedule, now=now)
-        if days is not None and purge_warning_give(schedule_id=schedule.pk, days=days, now=now):
-            given += 1
+        if days is None:
+            continue
+        try:
+            if purge_warning_give(schedule_id=schedule.pk, days=days, now=now):
+                given += 1
+        except Exception:
+            # One merchant's warning never stops the plan (the due purges are queued after this);
+            # it is tried again at the next plan.
+            logger.exception("purge warning of schedule %s not given", schedule.pk)
     return given
 
 
@@ -55,15 +65,27 @@ def purge_warning_give(*, schedule_id: int, days: int, now: datetime) -> PurgeWa
             return None
         merchant = schedule.merchant
         message = None
-        if merchant.owner_email:
+        if _reachable(merchant.owner_email):
             subject, body = _render(schedule, days)
             message = message_queue(
                 kind="purge_warning", to_email=merchant.owner_email, merchant_id=merchant.pk,
                 language=_language(merchant), subject=subject, body=body,
             )
         else:
-            logger.warning("merchant %s has no e-mail for its %s-day purge warning", merchant.pk, days)
+            logger.warning("merchant %s has no usable e-mail for its %s-day purge warning", merchant.pk, days)
         return PurgeWarning.objects.create(schedule=schedule, days=days, message=message, created_at=now)
+
+
+def _reachable(address: str) -> bool:
+    """An address a message can go to: not empty, a valid e-mail, not a keyed hash left by an
+    erasure of the owner."""
+    if not address or is_pseudonym(address):
+        return False
+    try:
+        validate_email(address.strip())
+    except ValidationError:
+        return False
+    return True
 
 
 def _language(merchant) -> str:

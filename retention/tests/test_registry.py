@@ -170,3 +170,21 @@ def test_every_model_of_every_project_app_must_be_declared():
     assert "requests_portal.Requester is not in the data map" in errors[0].msg
     assert "requests_portal/datamap.py" in errors[0].msg
     assert apps.get_app_config("requests_portal")  # the real registry is untouched
+
+
+def test_a_reference_from_an_undeclared_model_into_rows_the_engine_deletes_fails_the_check():
+    """PurgeWarning (exempt) may point at messages only because the engine never deletes them."""
+    from django.apps import apps
+
+    from messaging.models import OutboundMessage
+    from retention.checks import project_app_configs
+
+    registry = DataMap(maps=dict(datamap.maps), exempt=dict(datamap.exempt))
+    assert "retention.E013" not in _ids(check_registry(registry))
+    entry = registry.maps[OutboundMessage._meta.label]
+    entry.dated_by = "created_at"  # were messages to expire on their own...
+    try:
+        errors = [e for e in check_registry(registry, app_configs=project_app_configs(apps)) if e.id == "retention.E013"]
+    finally:
+        entry.dated_by = None
+    assert errors and "retention.PurgeWarning.message" in errors[0].msg
