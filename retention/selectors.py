@@ -289,6 +289,8 @@ def purge_stop_reason(*, schedule_id: int, now: datetime | None = None) -> str |
     hold = holds_for_merchant(schedule.merchant_id, now=now).first()
     if hold is not None:
         return hold_reason(hold)
+    if schedule.state != PurgeSchedule.State.SCHEDULED:
+        return None  # under way: its due date and warnings were checked when it started
     if schedule.due_at > now:
         return _("Belum jatuh tempo (%(due)s).") % {"due": timezone.localtime(schedule.due_at).strftime("%Y-%m-%d %H:%M")}
     if not PurgeSchedule.objects.filter(warned_q(now=now, rules=[schedule.rule]), pk=schedule_id).exists():
