@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 
 from django.conf import settings
@@ -142,11 +143,11 @@ class Step:
     rows: QuerySet
     history: QuerySet | None
 
-    @property
+    @cached_property
     def pending(self) -> Q | None:
         return self.entry.pending(self.fields) if self.action == RowErasure.ANONYMISE else Q()
 
-    @property
+    @cached_property
     def live(self) -> QuerySet:
         """The live rows this step still has to change."""
         pending = self.pending
@@ -192,6 +193,7 @@ class Erasure:
         # raise to refuse the batch (which then rolls back).
         self.should_proceed = should_proceed or (lambda: None)
         self.on_batch = on_batch or (lambda counts, rows: None)
+        self._referrers: dict[str, list] = {}
         self._subject = (
             subject_conditions(email=scope.email, phone=scope.phone, merchant_id=scope.merchant_id, registry=registry)
             if scope.is_subject
@@ -248,14 +250,16 @@ class Erasure:
             copies = copies.filter(**{entry.merchant: self.scope.merchant_id})
         return copies.exclude(exclude) if exclude is not None else copies
 
-    def _references(self, entry: ModelMap):
+    def _references(self, entry: ModelMap) -> list:
         """Declared foreign keys pointing at `entry`'s table from other tables."""
-        for other in self.registry:
-            if other is entry:
-                continue
-            for f in other.model._meta.concrete_fields:
-                if f.many_to_one and f.related_model is entry.model:
-                    yield other, f
+        if entry.label not in self._referrers:
+            self._referrers[entry.label] = [
+                (other, f)
+                for other in self.registry if other is not entry
+                for f in other.model._meta.concrete_fields
+                if f.many_to_one and f.related_model is entry.model
+            ]
+        return self._referrers[entry.label]
 
     # -- dry run ------------------------------------------------------------------------
 

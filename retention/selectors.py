@@ -281,21 +281,29 @@ def purge_timeline(schedule: PurgeSchedule, *, now: datetime) -> PurgeTimeline:
 
 
 def purge_stop_reason(*, schedule_id: int, now: datetime | None = None) -> str | None:
-    """Why the purge must not go on now, or None. Asked before every batch."""
+    """Why the purge must not go on now, or None. Asked before every batch: one query while
+    nothing stops it (the schedule, its merchant's churn and whether a hold covers it)."""
     now = now or timezone.now()
-    schedule = PurgeSchedule.objects.select_related("merchant", "rule").get(pk=schedule_id)
-    if schedule.state == PurgeSchedule.State.CANCELLED or schedule.merchant.churned_at is None:
+    active_hold = LegalHold.objects.filter(LegalHold.active_q(now), merchant_id=OuterRef("merchant_id"))
+    state, churned_at, held, due_at, merchant_id, rule_id = (
+        PurgeSchedule.objects.filter(pk=schedule_id)
+        .annotate(held=Exists(active_hold))
+        .values_list("state", "merchant__churned_at", "held", "due_at", "merchant_id", "rule_id")
+        .get()
+    )
+    if state == PurgeSchedule.State.CANCELLED or churned_at is None:
         return _("Merchant aktif kembali; penghapusan dibatalkan.")
-    hold = holds_for_merchant(schedule.merchant_id, now=now).first()
+    hold = holds_for_merchant(merchant_id, now=now).first() if held else None
     if hold is not None:
         return hold_reason(hold)
-    if schedule.state != PurgeSchedule.State.SCHEDULED:
+    if state != PurgeSchedule.State.SCHEDULED:
         return None  # under way: its due date and warnings were checked when it started
-    if schedule.due_at > now:
-        return _("Belum jatuh tempo (%(due)s).") % {"due": timezone.localtime(schedule.due_at).strftime("%Y-%m-%d %H:%M")}
-    if not PurgeSchedule.objects.filter(warned_q(now=now, rules=[schedule.rule]), pk=schedule_id).exists():
+    if due_at > now:
+        return _("Belum jatuh tempo (%(due)s).") % {"due": timezone.localtime(due_at).strftime("%Y-%m-%d %H:%M")}
+    rule = RetentionRule.objects.get(pk=rule_id)
+    if not PurgeSchedule.objects.filter(warned_q(now=now, rules=[rule]), pk=schedule_id).exists():
         return _("Peringatan %(days)s hari sebelumnya belum terkirim semua, atau masanya belum lewat.") % {
-            "days": " dan ".join(str(d) for d in schedule.rule.warnings)
+            "days": " dan ".join(str(d) for d in rule.warnings)
         }
     return None
 

@@ -53,7 +53,7 @@ def retention_expire(*, merchant_id: int, now: datetime | None = None, time_budg
         run = _open_run(merchant_id, rule, create=bool(remaining))
         if run is None:
             continue
-        claim = RunClaim.take(run.pk, budget=budget)
+        claim = RunClaim.take(run.pk, budget=budget, seen_attempts=run.attempts)
         if claim is None:
             continue  # a live worker has it
         try:

@@ -63,7 +63,7 @@ def merchant_purge(
             return None
         run = _open_run(schedule)
     claim = RunClaim.take(
-        run.pk, lease=_lease(lease_seconds),
+        run.pk, lease=_lease(lease_seconds), seen_attempts=run.attempts,
         budget=settings.ERASURE_TIME_BUDGET_SECONDS if time_budget is None else time_budget,
     )
     if claim is None:

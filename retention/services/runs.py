@@ -66,14 +66,23 @@ class RunClaim:
     batches: int = 0  # recorded under this claim: the budget never stops a claim before its first
 
     @classmethod
-    def take(cls, run_id: int, *, lease: timedelta | None = None, budget: float | None = None) -> RunClaim | None:
-        """Claim an open run that no live worker holds; None if another worker holds it."""
+    def take(
+        cls, run_id: int, *, lease: timedelta | None = None, budget: float | None = None,
+        seen_attempts: int | None = None,
+    ) -> RunClaim | None:
+        """Claim an open run that no live worker holds; None if another worker holds it.
+
+        `seen_attempts`: the attempts the caller read with the run; the claim then also requires
+        them unchanged (nobody took the run in between) and saves reading them back.
+        """
         lease = lease or timedelta(seconds=settings.PURGE_LEASE_SECONDS)
         token = uuid.uuid4().hex
         now = timezone.now()
+        candidates = ErasureRun.objects.filter(pk=run_id, state__in=OPEN)
+        if seen_attempts is not None:
+            candidates = candidates.filter(attempts=seen_attempts)
         taken = (
-            ErasureRun.objects.filter(pk=run_id, state__in=OPEN)
-            .filter(Q(claimed_by="") | Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+            candidates.filter(Q(claimed_by="") | Q(lease_until__isnull=True) | Q(lease_until__lt=now))
             .update(
                 state=ErasureRun.State.RUNNING, claimed_by=token, lease_until=now + lease,
                 started_at=Coalesce(F("started_at"), now), heartbeat_at=now, attempts=F("attempts") + 1,
@@ -82,7 +91,10 @@ class RunClaim:
         )
         if not taken:
             return None
-        attempts = ErasureRun.objects.filter(pk=run_id).values_list("attempts", flat=True).get()
+        if seen_attempts is not None:
+            attempts = seen_attempts + 1
+        else:
+            attempts = ErasureRun.objects.filter(pk=run_id).values_list("attempts", flat=True).get()
         return cls(run_id=run_id, token=token, lease=lease, budget=budget, attempts=attempts)
 
     @property

@@ -55,7 +55,7 @@ def subject_erase(
     )
     if dry_run:
         return run
-    claim = RunClaim.take(run.pk)
+    claim = RunClaim.take(run.pk, seen_attempts=0)
 
     def should_proceed() -> str | None:
         # A hold placed on the subject while her erasure runs stops it at the next batch.
