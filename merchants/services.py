@@ -22,7 +22,7 @@ from decimal import Decimal
 import phonenumbers
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .identifiers import normalize_phone
@@ -272,8 +272,14 @@ def normalise_changes(model: type, changes: dict, *, instance=None) -> dict:
 
 
 def governed_update(*, instance, actor=None, **changes):
-    """Correct one governed row (merchant, outlet, staff, bank account, loyalty customer)."""
+    """Correct one governed row (merchant, outlet, staff, bank account, loyalty customer).
+
+    `actor` None is the system (an import, the correction workflow acting on an approved
+    request); a person needs the change permission of the row's model.
+    """
     model = type(instance)
+    if actor is not None and not actor.has_perm(f"{model._meta.app_label}.change_{model._meta.model_name}"):
+        raise PermissionDenied(_("Anda tidak berwenang mengubah data ini."))
     values = normalise_changes(model, changes, instance=instance)
     for name, value in values.items():
         setattr(instance, name, value)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from merchants import services
 from merchants.models import BankAccount, LoyaltyCustomer, Merchant, Outlet, StaffUser
 
-from .factories import MerchantFactory, OutletFactory
+from .factories import LoyaltyCustomerFactory, MerchantFactory, OutletFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -165,3 +165,20 @@ def test_bank_account_create_keeps_digits_and_refuses_garbage():
     with pytest.raises(ValidationError):
         services.bank_account_create(merchant=merchant, bank_name="", account_number="1234567890", account_holder="X")
     assert BankAccount.objects.count() == 1
+
+
+def test_a_correction_needs_the_change_permission_of_the_person_making_it(db):
+    from django.contrib.auth import get_user_model
+    from django.core.exceptions import PermissionDenied
+
+    from merchants.services import governed_update
+
+    customer = LoyaltyCustomerFactory(phone="081200000003")
+    clerk = get_user_model().objects.create_user("clerk2", password="x" * 12, is_staff=True)
+    with pytest.raises(PermissionDenied):
+        governed_update(instance=customer, actor=clerk, phone="081200000004")
+    customer.refresh_from_db()
+    assert customer.phone_e164 == "+6281200000003"
+    governed_update(instance=customer, phone="081200000004")  # the system (an approved correction)
+    customer.refresh_from_db()
+    assert customer.phone_e164 == "+6281200000004"
