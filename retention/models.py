@@ -307,6 +307,6 @@ class ErasureRun(models.Model):
     def progress_percent(self) -> int:
         if self.state == self.State.COMPLETED:
             return 100
-        if not self.rows_total:
-            return 0
+        if self.rows_total <= self.rows_done:
+            return 0 if not self.rows_total else 99  # still running: its total is not counted yet
         return min(99, int(100 * self.rows_done / self.rows_total))

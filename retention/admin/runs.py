@@ -52,6 +52,9 @@ class ErasureRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("kemajuan"))
     def progress(self, obj):
+        if obj.state == ErasureRun.State.RUNNING and obj.rows_total < obj.rows_done:
+            # a first attempt counts what is left only after its first second: not yet known
+            return format_html('<progress title="{}"></progress> {} / ?', obj.rows_done, obj.rows_done)
         percent = obj.progress_percent
         return format_html(
             '<progress value="{}" max="100" title="{} / {}"></progress> {}% ({} / {})',

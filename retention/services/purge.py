@@ -71,7 +71,9 @@ def merchant_purge(
     scope = Scope.merchant(schedule.merchant_id)
     try:
         engine = Erasure(scope, batch_size=batch_size, should_proceed=lambda: purge_stop_reason(schedule_id=schedule_id))
-        result = run_erasure(claim, engine, remaining=total_rows(Erasure(scope).count()), on_progress=on_progress)
+        result = run_erasure(
+            claim, engine, remaining=lambda: total_rows(Erasure(scope).count()), on_progress=on_progress
+        )
     except ClaimLost:
         logger.info("purge of schedule %s: another worker took the run over; this one stops", schedule_id)
         return None

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -174,17 +175,32 @@ def stop_open_runs(runs, reason: str) -> int:
     return stopped
 
 
-def run_erasure(claim: RunClaim, engine, *, remaining: int, on_progress=None):
+# A run's first attempt counts what it has left (for its progress, `rows_total`) only once it has
+# run this long: most purges of small shops are over before that and never pay for the count; every
+# finished run's total is exact (finish() sets it to what was done), and a resumed run counts at once.
+ESTIMATE_AFTER_SECONDS = 1.0
+
+
+def run_erasure(claim: RunClaim, engine, *, remaining: int | Callable[[], int], on_progress=None):
     """Run `engine` under `claim`: total set, every batch recorded and fenced, the budget kept.
 
+    `remaining` is what is left to do, or a function that counts it (the dry run), called at once
+    on a resumed run and after ESTIMATE_AFTER_SECONDS on a first one.
     Returns the engine's Result; raises ClaimLost, TimeBudgetReached or the engine's error.
     Ending the run (finish, stop, fail, release) is the caller's, which knows what it means.
     """
-    claim.set_remaining(remaining)
+    count = remaining if callable(remaining) else (lambda: remaining)
+    deferred = callable(remaining) and claim.attempts == 1
+    if not deferred:
+        claim.set_remaining(count())
     asked = engine.should_proceed
 
     def should_proceed():
+        nonlocal deferred
         claim.check()
+        if deferred and time.monotonic() - claim.started >= ESTIMATE_AFTER_SECONDS:
+            deferred = False
+            claim.set_remaining(count())  # between two batches: done + left is the whole
         return asked()
 
     def on_batch(counts, rows):

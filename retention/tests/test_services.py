@@ -481,15 +481,15 @@ def test_a_transient_error_before_the_first_batch_releases_the_claim_for_the_ret
     from django.db import OperationalError
 
     schedule = churn(shop, 31)
-    real_count = Erasure.count
-    monkeypatch.setattr(Erasure, "count", lambda self: (_ for _ in ()).throw(OperationalError("server closed")))
+    real_plan = Erasure.plan
+    monkeypatch.setattr(Erasure, "plan", lambda self: (_ for _ in ()).throw(OperationalError("server closed")))
     with pytest.raises(OperationalError):
         services.merchant_purge(schedule_id=schedule.pk)
     schedule.refresh_from_db()
     run = ErasureRun.objects.get(merchant_ref=shop.pk)
     assert schedule.state == PurgeSchedule.State.PURGING
     assert run.state == "running" and run.claimed_by == "" and run.lease_until <= timezone.now()
-    monkeypatch.setattr(Erasure, "count", real_count)
+    monkeypatch.setattr(Erasure, "plan", real_plan)
     run = services.merchant_purge(schedule_id=schedule.pk)  # what the task's retry does
     assert run.state == ErasureRun.State.COMPLETED
 
@@ -799,3 +799,23 @@ def test_a_sender_slower_than_its_lease_never_overwrites_a_later_outcome(db, mon
         messaging.message_send(message_id=message.pk)
     message.refresh_from_db()
     assert message.state == "sent" and message.sent_at is not None
+
+
+def test_a_first_attempt_counts_its_total_only_if_it_runs_long_and_every_total_ends_exact(shop, monkeypatch):
+    from retention.services import runs
+
+    schedule = churn(shop, 31)
+    planned = Erasure(Scope.merchant(shop.pk)).count()
+    totals = []
+    monkeypatch.setattr(runs, "ESTIMATE_AFTER_SECONDS", 0.0)  # this purge "runs long"
+    run = services.merchant_purge(
+        schedule_id=schedule.pk, batch_size=1,
+        on_progress=lambda rows: totals.append(ErasureRun.objects.get(merchant_ref=shop.pk).rows_total),
+    )
+    assert set(totals) == {sum(sum(a.values()) for a in planned.values())}  # known from the first batch on
+    assert run.rows_total == run.rows_done == totals[0]
+
+    other = build_shop(customers=1, sales=1)
+    monkeypatch.setattr(runs, "ESTIMATE_AFTER_SECONDS", 3600.0)  # a quick one never counts
+    quick = services.merchant_purge(schedule_id=churn(other, 31).pk)
+    assert quick.state == "completed" and quick.rows_total == quick.rows_done > 0 and quick.progress_percent == 100

@@ -144,7 +144,9 @@ def test_a_worker_killed_mid_purge_is_resumed_by_the_sweep_within_its_lease_with
     run = purge_run(shop)
     schedule.refresh_from_db()
     assert run.state == ErasureRun.State.RUNNING and run.attempts == 1
-    assert 0 < run.rows_done < run.rows_total == total(planned), (run.rows_done, run.rows_total)
+    assert 0 < run.rows_done < total(planned), (run.rows_done, run.rows_total)
+    # a first attempt counts its total after its first second (small shops never pay for it)
+    assert run.rows_total in (0, total(planned)), run.rows_total
     assert total(run.counts) == run.rows_done
     # The record claims exactly what was committed: what it counts plus what is left is the plan.
     assert add_counts(run.counts, Erasure(Scope.merchant(shop.pk)).count()) == planned
