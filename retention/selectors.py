@@ -215,18 +215,23 @@ def warned_q(*, now: datetime, rules: list[RetentionRule]) -> Q:
 
 
 def schedules_due(*, now, rules: list[RetentionRule] | None = None) -> QuerySet:
-    """Scheduled purges that are due, warned in time and not held: an indexed scan on
-    (state, due_at), then a few EXISTS per due schedule."""
+    """Scheduled purges that are due, warned in time and not held.
+
+    Two steps, so that each stays an index probe at any size: the due and unheld schedules
+    (an indexed scan on (state, due_at), a handful a day) are read first; then the warnings of
+    just those are checked (a few EXISTS each). As one query PostgreSQL may hash-join the
+    warnings of every schedule ever warned instead (12 ms at 100,000 merchants, not 1).
+    """
     rules = churn_rules() if rules is None else rules
     active_hold = LegalHold.objects.filter(LegalHold.active_q(now), merchant_id=OuterRef("merchant_id"))
-    return (
-        # A merchant reactivated behind the portal's back is cancelled by churn_detect, which
-        # the plan runs first, and re-checked by the purge before every batch: no join here.
+    # A merchant reactivated behind the portal's back is cancelled by churn_detect, which the plan
+    # runs first, and re-checked by the purge before every batch: no join with merchants here.
+    candidates = list(
         PurgeSchedule.objects.filter(state=PurgeSchedule.State.SCHEDULED, due_at__lte=now)
-        .filter(warned_q(now=now, rules=rules))
         .exclude(Exists(active_hold))
-        .order_by("due_at")
+        .values_list("pk", flat=True)
     )
+    return PurgeSchedule.objects.filter(pk__in=candidates).filter(warned_q(now=now, rules=rules)).order_by("due_at")
 
 
 def schedules_to_warn(*, now, horizon_days: int) -> QuerySet:
