@@ -7,7 +7,7 @@ from datetime import datetime
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..engine import Erasure, Scope, total_rows
@@ -15,7 +15,9 @@ from ..models import ErasureRun, RetentionRule
 from ..registry import DataMap, datamap
 from ..selectors import expiring_entries, hold_reason, holds_for_merchant
 from .common import TRANSIENT_DB_ERRORS
-from .runs import ClaimLost, RunClaim, TimeBudgetReached, describe, run_erasure, stop_open_runs
+from .runs import (
+    OPEN, ClaimLost, RunClaim, TimeBudgetReached, end_unheld_runs, run_erasure, run_fail, run_release_after_error,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ def retention_expire(*, merchant_id: int, now: datetime | None = None, time_budg
     hold = holds_for_merchant(merchant_id, now=now).first()
     if hold is not None:
         # A run released or orphaned before the hold came must not stay running for ever.
-        stop_open_runs(ErasureRun.objects.filter(kind=ErasureRun.Kind.RETENTION_EXPIRY, merchant_ref=merchant_id),
+        end_unheld_runs(ErasureRun.objects.filter(kind=ErasureRun.Kind.RETENTION_EXPIRY, merchant_ref=merchant_id),
                        hold_reason(hold))
         return runs
     rules = {r.key: r for r in RetentionRule.objects.filter(key__in=expiry_cutoffs(now=now))}
@@ -65,36 +67,21 @@ def retention_expire(*, merchant_id: int, now: datetime | None = None, time_budg
             claim.release()
         except TRANSIENT_DB_ERRORS as exc:
             if claim.worn_out:
-                _fail(claim, exc)
+                run_fail(claim, exc)  # it keeps coming back: a person must look
                 continue
-            if not connection.in_atomic_block:
-                connection.close_if_unusable_or_obsolete()
-            try:
-                claim.release()  # the task's retry resumes it
-            except (ClaimLost, *TRANSIENT_DB_ERRORS):
-                pass  # its lease runs out; the sweep queues it
+            run_release_after_error(claim)  # the task's retry resumes it
             raise
         except Exception as exc:
-            _fail(claim, exc)
+            run_fail(claim, exc)
             raise
         runs.append(ErasureRun.objects.get(pk=run.pk))
     return runs
 
 
-def _fail(claim: RunClaim, exc: BaseException) -> None:
-    logger.error("expiry run %s failed: %s", claim.run_id, describe(exc), exc_info=exc)
-    if not connection.in_atomic_block:
-        connection.close_if_unusable_or_obsolete()
-    try:
-        claim.fail(describe(exc))
-    except ClaimLost:
-        pass
-
-
 def _open_run(merchant_id: int, rule: RetentionRule, *, create: bool) -> ErasureRun | None:
     open_runs = ErasureRun.objects.filter(
         kind=ErasureRun.Kind.RETENTION_EXPIRY, merchant_ref=merchant_id, rule=rule, dry_run=False,
-        state__in=[ErasureRun.State.PENDING, ErasureRun.State.RUNNING],
+        state__in=OPEN,
     )
     run = open_runs.first()
     if run is not None or not create:

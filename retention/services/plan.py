@@ -21,7 +21,7 @@ from ..selectors import churn_rules, merchants_with_expired_records, runs_stalle
 from .churn import churn_detect
 from .expiry import expiry_cutoffs
 from .purge import PURGE_TASK
-from .runs import ClaimLost, RunClaim
+from .runs import end_unheld_runs
 from .warnings import purge_warnings_send
 
 EXPIRE_TASK = "retention.retention_expire"
@@ -64,17 +64,8 @@ def work_resume_stalled(*, now: datetime | None = None) -> dict[str, int]:
         elif kind == ErasureRun.Kind.RETENTION_EXPIRY:
             enqueue_on_commit(EXPIRE_TASK, merchant_id)
         elif kind == ErasureRun.Kind.SUBJECT_ERASURE:
-            _abandon(run_id)  # its identifiers are kept only as hashes: a person runs it again
+            # Its identifiers are kept only as hashes: nobody can resume it, a person runs it again.
+            end_unheld_runs(ErasureRun.objects.filter(pk=run_id), SUBJECT_RUN_ABANDONED, failed=True)
             continue
         resumed += 1
     return {"runs": resumed, "messages": len(messages_resume_stalled(now=now))}
-
-
-def _abandon(run_id: int) -> None:
-    claim = RunClaim.take(run_id)
-    if claim is None:
-        return
-    try:
-        claim.fail(SUBJECT_RUN_ABANDONED)
-    except ClaimLost:
-        pass

@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,7 +33,9 @@ from ..models import ErasureRun, PurgeSchedule, RetentionRule
 from ..pseudonyms import is_pseudonym, pseudonym
 from ..selectors import purge_stop_reason, schedules_due
 from .common import CHURN_RULE, TRANSIENT_DB_ERRORS, require_permission
-from .runs import OPEN, ClaimLost, RunClaim, TimeBudgetReached, describe, run_erasure, stop_open_runs
+from .runs import (
+    OPEN, ClaimLost, RunClaim, TimeBudgetReached, end_unheld_runs, run_erasure, run_fail, run_release_after_error,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +61,7 @@ def merchant_purge(
         elif schedule.state != PurgeSchedule.State.PURGING:
             # Cancelled (or done) while a run was released, retrying or its worker dead: end it.
             if schedule.state == PurgeSchedule.State.CANCELLED:
-                stop_open_runs(_runs_of(schedule), _("Merchant aktif kembali; penghapusan dibatalkan."))
+                end_unheld_runs(_runs_of(schedule), _("Merchant aktif kembali; penghapusan dibatalkan."))
             return None
         run = _open_run(schedule)
     claim = RunClaim.take(
@@ -82,7 +84,7 @@ def merchant_purge(
         return ErasureRun.objects.get(pk=run.pk)
     except TRANSIENT_DB_ERRORS as exc:
         if not claim.worn_out:
-            _release_after_db_error(claim)
+            run_release_after_error(claim)
             raise
         _fail(claim, schedule_id, exc)  # it keeps coming back: a person must look
         return ErasureRun.objects.get(pk=run.pk)
@@ -112,15 +114,9 @@ def merchant_purge(
 
 def _fail(claim: RunClaim, schedule_id: int, exc: BaseException) -> None:
     """Mark the run and its schedule failed, for the data protection officer to retry."""
-    logger.error("purge of schedule %s failed: %s", schedule_id, describe(exc), exc_info=exc)
-    if not connection.in_atomic_block:
-        connection.close_if_unusable_or_obsolete()
-    try:
-        with transaction.atomic():
-            claim.fail(describe(exc))
-            PurgeSchedule.objects.filter(pk=schedule_id).update(state=PurgeSchedule.State.FAILED)
-    except ClaimLost:
-        pass  # the run is another worker's now: its failure is not ours to record
+    run_fail(claim, exc, also=lambda: PurgeSchedule.objects.filter(pk=schedule_id).update(
+        state=PurgeSchedule.State.FAILED
+    ))
 
 
 def _runs_of(schedule: PurgeSchedule):
@@ -140,18 +136,6 @@ def _open_run(schedule: PurgeSchedule) -> ErasureRun:
         kind=ErasureRun.Kind.MERCHANT_PURGE, merchant=schedule.merchant, merchant_ref=schedule.merchant_id,
         rule=schedule.rule, subject_hashes=_merchant_pseudonyms(schedule.merchant), state=ErasureRun.State.PENDING,
     )
-
-
-def _release_after_db_error(claim: RunClaim) -> None:
-    # The error may be the server ending the connection; Django keeps the dead one until the
-    # task ends, so drop it here, or the release fails too and the retry finds the run still
-    # claimed (it would then wait for the lease and the stalled-work sweep).
-    if not connection.in_atomic_block:
-        connection.close_if_unusable_or_obsolete()
-    try:
-        claim.release()
-    except (ClaimLost, *TRANSIENT_DB_ERRORS):
-        logger.warning("run %s: claim not released after a database error; its lease will run out", claim.run_id)
 
 
 def _merchant_pseudonyms(merchant: Merchant) -> dict[str, str]:

@@ -20,6 +20,7 @@ Safety design
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -27,12 +28,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ..engine import Counts, merge_counts
 from ..models import ErasureRun
+from .common import TRANSIENT_DB_ERRORS
+
+
+logger = logging.getLogger(__name__)
 
 
 class ClaimLost(Exception):
@@ -158,21 +164,61 @@ class RunClaim:
             raise ClaimLost
 
 
-def stop_open_runs(runs, reason: str) -> int:
-    """End, as stopped with `reason`, open runs whose work must not go on (the merchant came
-    back, a hold now covers it), so that none stays running for ever. Runs a live worker holds
-    are left to it: it stops them itself at its next batch."""
-    stopped = 0
+def end_unheld_runs(runs, reason: str, *, failed: bool = False) -> int:
+    """End open runs that no live worker holds and whose work must not go on: stopped with
+    `reason` (the merchant came back, a hold now covers it), or failed (`failed`: nobody can
+    resume it), so that none stays running for ever. Runs a live worker holds are left to it:
+    it stops them itself at its next batch."""
+    ended = 0
     for run_id in runs.filter(state__in=OPEN, dry_run=False).values_list("pk", flat=True):
         claim = RunClaim.take(run_id)
         if claim is None:
             continue
-        try:
-            claim.stop(reason)
-            stopped += 1
-        except ClaimLost:
-            pass
-    return stopped
+        if run_fail(claim, reason) if failed else _stopped(claim, reason):
+            ended += 1
+    return ended
+
+
+def _stopped(claim: RunClaim, reason: str) -> bool:
+    try:
+        claim.stop(reason)
+    except ClaimLost:
+        return False
+    return True
+
+
+def run_fail(claim: RunClaim, error: BaseException | str, *, also: Callable[[], None] | None = None) -> bool:
+    """Record a real error on the run, for a person to see and retry, with `also()` (the caller's
+    own state, e.g. the schedule) in the same transaction. False when the run is another
+    worker's now: its failure is not this one's to record."""
+    if isinstance(error, BaseException):
+        logger.error("run %s failed: %s", claim.run_id, describe(error), exc_info=error)
+        error = describe(error)
+    _drop_dead_connection()
+    try:
+        with transaction.atomic():
+            claim.fail(error)
+            if also is not None:
+                also()
+    except ClaimLost:
+        return False
+    return True
+
+
+def run_release_after_error(claim: RunClaim) -> None:
+    """Give the claim back after a passing database error, for the task's retry to resume."""
+    _drop_dead_connection()
+    try:
+        claim.release()
+    except (ClaimLost, *TRANSIENT_DB_ERRORS):
+        logger.warning("run %s: claim not released after a database error; its lease will run out", claim.run_id)
+
+
+def _drop_dead_connection() -> None:
+    # The error may be the server ending the connection; Django keeps the dead one until the
+    # task ends, so drop it here, or the next write fails too.
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
 
 
 # A run's first attempt counts what it has left (for its progress, `rows_total`) only once it has

@@ -13,7 +13,7 @@ from ..exceptions import ErasureBlocked, RetentionError
 from ..models import ErasureRun
 from ..pseudonyms import pseudonym
 from ..selectors import held_merchant_ids, hold_reason, holds_for_subject, subject_records
-from .runs import ClaimLost, RunClaim, describe, run_erasure
+from .runs import ClaimLost, RunClaim, run_erasure, run_fail
 
 
 def subject_erase(
@@ -71,10 +71,7 @@ def subject_erase(
     except ClaimLost:
         pass  # taken over by the stalled-work sweep (this process was too slow): it records the end
     except Exception as exc:
-        try:
-            claim.fail(describe(exc))
-        except ClaimLost:
-            pass
+        run_fail(claim, exc)
         raise
     run.refresh_from_db()
     return run
