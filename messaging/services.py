@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import F, Q
 from django.utils import timezone
@@ -34,6 +33,8 @@ MAX_ATTEMPTS = 8
 SEND_LEASE = timedelta(minutes=5)
 # A queued message untouched for this long lost its task (a broker restarted): queue it again.
 QUEUED_PATIENCE = timedelta(minutes=15)
+# Messages queued again per sweep (a minute): the rest go at the next one.
+RESUME_BATCH = 1000
 
 
 def message_queue(
@@ -106,7 +107,7 @@ def messages_resume_stalled(*, now=None) -> list[int]:
         | Q(state=OutboundMessage.State.QUEUED, lease_until__isnull=True, created_at__lt=now - QUEUED_PATIENCE)
         | Q(state=OutboundMessage.State.QUEUED, lease_until__lt=now - QUEUED_PATIENCE)
     )
-    ids = list(stalled.values_list("pk", flat=True)[: settings.ERASURE_BATCH_SIZE])
+    ids = list(stalled.values_list("pk", flat=True)[:RESUME_BATCH])
     for message_id in ids:
         enqueue_on_commit(SEND_TASK, message_id)
     return ids

@@ -82,8 +82,6 @@ class FieldErasure:
 
     value: str
     label: str
-    # True when the field keeps a value after erasure (so an access package still shows it).
-    keeps_value: bool = False
 
     def problem(self, field) -> str | None:
         """Why this erasure cannot apply to `field` in a kept row, or None if it can."""
@@ -138,7 +136,6 @@ class _Mask(FieldErasure):
 @dataclass(frozen=True, eq=False)
 class _Hash(FieldErasure):
     per_row = True
-    keeps_value = True
 
     def problem(self, field):
         if not _is_text(field):
@@ -157,7 +154,7 @@ class _Hash(FieldErasure):
 
 @dataclass(frozen=True, eq=False)
 class _Retain(FieldErasure):
-    keeps_value = True
+    """Kept as it is, for a named legal reason and period (the rule of its table)."""
 
 
 # The kinds a declaration names: FieldErasure.NULL, .MASK, .HASH, .RETAIN (kept rows) and
@@ -166,10 +163,7 @@ FieldErasure.DELETE_ROW = _DeleteWithRow("delete_row", _("terhapus bersama baris
 FieldErasure.NULL = _Null("null", _("kosongkan"))
 FieldErasure.MASK = _Mask("mask", _("samarkan"))
 FieldErasure.HASH = _Hash("hash", _("hash berkunci"))
-FieldErasure.RETAIN = _Retain("retain", _("simpan (dasar hukum)"), keeps_value=True)
-FieldErasure.ALL = (
-    FieldErasure.DELETE_ROW, FieldErasure.NULL, FieldErasure.MASK, FieldErasure.HASH, FieldErasure.RETAIN,
-)
+FieldErasure.RETAIN = _Retain("retain", _("simpan (dasar hukum)"))
 
 
 # Whose a field is, when one row concerns several people (a sale: its buyer and its cashier).

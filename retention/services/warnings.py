@@ -28,11 +28,6 @@ from ..selectors import churn_rules, purge_timeline, schedules_to_warn
 logger = logging.getLogger(__name__)
 
 
-def warning_due(schedule: PurgeSchedule, *, now: datetime) -> int | None:
-    """The warning (its days) to give now, if any."""
-    return purge_timeline(schedule, now=now).warning_due
-
-
 def purge_warnings_send(*, now: datetime | None = None) -> int:
     """Give the warnings that are due now, in each merchant's language. Returns how many."""
     now = now or timezone.now()
@@ -41,7 +36,7 @@ def purge_warnings_send(*, now: datetime | None = None) -> int:
         return 0
     given = 0
     for schedule in schedules_to_warn(now=now, horizon_days=horizon).iterator(chunk_size=500):
-        days = warning_due(schedule, now=now)
+        days = purge_timeline(schedule, now=now).warning_due
         if days is None:
             continue
         try:
@@ -61,7 +56,7 @@ def purge_warning_give(*, schedule_id: int, days: int, now: datetime) -> PurgeWa
             PurgeSchedule.objects.select_for_update(of=("self",)).select_related("merchant", "rule")
             .prefetch_related("warnings__message").get(pk=schedule_id)
         )
-        if schedule.state != PurgeSchedule.State.SCHEDULED or warning_due(schedule, now=now) != days:
+        if schedule.state != PurgeSchedule.State.SCHEDULED or purge_timeline(schedule, now=now).warning_due != days:
             return None
         merchant = schedule.merchant
         message = None
