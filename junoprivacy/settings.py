@@ -113,6 +113,16 @@ USE_TZ = True
 # Phones are normalised to E.164 with this region for numbers written nationally (0812...).
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="ID")
 
+# The portal's public address, for the links in its messages (status pages, codes).
+PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000")
+# How a code or an update reaches a phone: "sms" or "whatsapp" (the policy's channel).
+PHONE_MESSAGE_CHANNEL = env.str("PHONE_MESSAGE_CHANNEL", default="whatsapp")
+# A gateway for SMS and WhatsApp messages: an HTTPS endpoint that takes {"channel", "to", "body"}
+# as JSON with a bearer token. Empty: each message is written as a file under VAR_DIR/sms/.
+PHONE_GATEWAY_URL = env.str("PHONE_GATEWAY_URL", default="")
+PHONE_GATEWAY_TOKEN = env.str("PHONE_GATEWAY_TOKEN", default="")
+PHONE_OUTBOX_DIR = Path(env.str("PHONE_OUTBOX_DIR", default=str(VAR_DIR / "sms")))
+
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STORAGES = {

@@ -29,6 +29,7 @@ SEEDING_MIGRATIONS = [
     ("retention.migrations.0004_seed_hold_rule_and_warnings", "seed"),
     ("retention.migrations.0006_daily_purge_schedule", "create"),
     ("retention.migrations.0009_message_proof_rule_and_named_tasks", "seed"),
+    ("requests_portal.migrations.0005_seed_deadlines_rules_grants_schedules", "seed"),
 ]
 
 

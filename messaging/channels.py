@@ -2,13 +2,17 @@
 
 E-mail goes through Django's configured e-mail backend (SMTP in production, files under
 var/mail/ by default, memory in the tests). SMS and WhatsApp join here as channels of their
-own (a gateway is configuration), so that nothing else in the project changes.
+own (a gateway is configuration: PHONE_GATEWAY_URL), so that nothing else changes.
 """
 
 from __future__ import annotations
 
+import json
 import smtplib
 import socket
+import urllib.error
+import urllib.request
+from pathlib import Path
 from typing import Protocol
 
 from django.conf import settings
@@ -42,3 +46,49 @@ class EmailChannel(Channel):
 
 
 CHANNELS: dict[str, Channel] = {"email": EmailChannel()}
+
+
+class PhoneChannel(Channel):
+    """SMS or WhatsApp: a gateway when one is configured (PHONE_GATEWAY_URL), else a file per message.
+
+    The gateway takes {"channel", "to", "body"} as JSON with a bearer token; a 4xx answer means
+    the number can never receive (Undeliverable), anything else that fails may pass (DeliveryError).
+    """
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def send(self, message) -> None:
+        if settings.PHONE_GATEWAY_URL:
+            self._post(message)
+        else:
+            self._write(message)
+
+    def _write(self, message) -> None:
+        folder = Path(settings.PHONE_OUTBOX_DIR)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{message.pk:08d}-{self.name}.txt"
+            path.write_text(f"To: {message.to_phone}\nChannel: {self.name}\n\n{message.body}\n", encoding="utf-8")
+        except OSError as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+
+    def _post(self, message) -> None:
+        payload = json.dumps({"channel": self.name, "to": message.to_phone, "body": message.body}).encode()
+        request = urllib.request.Request(
+            settings.PHONE_GATEWAY_URL, data=payload, method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {settings.PHONE_GATEWAY_TOKEN}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                response.read()
+        except urllib.error.HTTPError as exc:
+            if 400 <= exc.code < 500 and exc.code not in (408, 429):
+                raise Undeliverable(f"gateway refused: HTTP {exc.code}") from exc
+            raise DeliveryError(f"gateway: HTTP {exc.code}") from exc
+        except (urllib.error.URLError, OSError) as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+
+
+CHANNELS["sms"] = PhoneChannel("sms")
+CHANNELS["whatsapp"] = PhoneChannel("whatsapp")

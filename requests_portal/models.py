@@ -1,0 +1,373 @@
+"""Data-subject requests: the request, its events (the audit trail), its identity codes, its
+attachments, and the table of legal deadlines.
+
+A request's state changes only through `requests_portal.services` (`request_<verb>`): each
+transition locks the row, appends a `RequestEvent` chained by hash to the request's previous
+event, and updates the request's `head_hash` in the same transaction. A beat task anchors the
+heads of every chain in one global chain (`AuditAnchor`), so that the removal of a whole
+request's events is detected too, while no submission waits on a global lock (see
+`requests_portal/audit.py` for the design).
+
+Everything here is personal data about the requester: `requests_portal/datamap.py` says what,
+and how the engine erases it once the house retention rule (`request-records`) has run out.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from merchants.models import Merchant
+from messaging.models import OutboundMessage
+
+
+class Right(models.TextChoices):
+    ACCESS = "access", _("Akses dan salinan data")
+    PORTABILITY = "portability", _("Portabilitas data")
+    CORRECTION = "correction", _("Perbaikan data")
+    DELETION = "deletion", _("Penghapusan data")
+    WITHDRAWAL = "withdrawal", _("Penarikan persetujuan")
+    RESTRICTION = "restriction", _("Penundaan atau pembatasan pemrosesan")
+    OBJECTION = "objection", _("Keberatan atas keputusan otomatis")
+    APPEAL = "appeal", _("Banding atas penolakan")
+
+
+# Rights whose approval needs a second person of the Data protection officer group.
+FOUR_EYES_RIGHTS = frozenset({Right.DELETION, Right.RESTRICTION})
+
+
+class Jurisdiction(models.TextChoices):
+    ID = "ID", _("Indonesia (UU PDP)")
+    EU = "EU", _("Uni Eropa (GDPR)")
+
+
+class State(models.TextChoices):
+    SUBMITTED = "submitted", _("Menunggu verifikasi identitas")
+    VERIFIED = "verified", _("Identitas terverifikasi")
+    IN_REVIEW = "in_review", _("Sedang ditinjau")
+    AWAITING_REQUESTER = "awaiting_requester", _("Menunggu jawaban Anda")
+    APPROVED = "approved", _("Disetujui")
+    PROCESSING = "processing", _("Sedang diproses")
+    COMPLETED = "completed", _("Selesai")
+    REFUSED = "refused", _("Ditolak")
+    WITHDRAWN = "withdrawn", _("Dibatalkan oleh pemohon")
+    EXPIRED = "expired", _("Kedaluwarsa (identitas tidak diverifikasi)")
+    DUPLICATE = "duplicate", _("Duplikat")
+
+
+OPEN_STATES = frozenset(
+    {State.SUBMITTED, State.VERIFIED, State.IN_REVIEW, State.AWAITING_REQUESTER, State.APPROVED, State.PROCESSING}
+)
+CLOSED_STATES = frozenset({State.COMPLETED, State.REFUSED, State.WITHDRAWN, State.EXPIRED, State.DUPLICATE})
+# States in which the legal clock runs (it starts at verification and stops while awaiting the requester).
+CLOCK_STATES = frozenset({State.VERIFIED, State.IN_REVIEW, State.APPROVED, State.PROCESSING})
+
+
+class Channel(models.TextChoices):
+    WEB = "web", _("Formulir portal")
+    EMAIL = "email", _("E-mail")
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    API = "api", _("API JUNOPOS")
+
+
+class SubjectRole(models.TextChoices):
+    OWNER = "owner", _("Pemilik merchant")
+    STAFF = "staff", _("Staf atau kasir merchant")
+    CUSTOMER = "customer", _("Pelanggan sebuah toko pengguna JUNOPOS")
+
+
+class RefusalReason(models.TextChoices):
+    THIRD_PARTY = "third_party", _("Data pihak lain yang bukan wewenang pemohon")
+    LEGAL_HOLD = "legal_hold", _("Data dalam penahanan hukum")
+    RETENTION_RULE = "retention_rule", _("Data wajib disimpan menurut peraturan")
+    UNFOUNDED = "unfounded", _("Nyata-nyata tidak berdasar atau berulang")
+    IDENTITY = "identity", _("Identitas tidak terbukti")
+    EXEMPTION = "exemption", _("Pengecualian UU PDP Pasal 15")
+
+
+class Unit(models.TextChoices):
+    HOURS = "hours", _("jam")
+    DAYS = "days", _("hari")
+    MONTHS = "months", _("bulan kalender")
+
+
+class DeadlineRule(models.Model):
+    """How long the controller has to answer one right under one law. Data, editable with history."""
+
+    right = models.CharField(_("hak"), max_length=16, choices=Right.choices)
+    jurisdiction = models.CharField(_("yurisdiksi"), max_length=2, choices=Jurisdiction.choices)
+    period = models.PositiveIntegerField(_("masa"))
+    unit = models.CharField(_("satuan"), max_length=8, choices=Unit.choices)
+    extension_period = models.PositiveIntegerField(_("masa perpanjangan"), default=0)
+    extension_unit = models.CharField(_("satuan perpanjangan"), max_length=8, choices=Unit.choices, default=Unit.HOURS)
+    legal_basis = models.TextField(_("dasar hukum"))
+    notes = models.TextField(_("catatan"), blank=True)
+    updated_at = models.DateTimeField(_("diubah"), auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("tenggat hukum")
+        verbose_name_plural = _("tenggat hukum")
+        ordering = ["jurisdiction", "right"]
+        constraints = [models.UniqueConstraint(fields=["right", "jurisdiction"], name="deadline_right_jurisdiction")]
+
+    def __str__(self):
+        return f"{self.get_right_display()} / {self.jurisdiction}: {self.period} {self.get_unit_display()}"
+
+
+REFERENCE_PATTERN = re.compile(r"^\s*DSR-(\d{4})-(\d{1,12})\s*$", re.IGNORECASE)
+
+
+def parse_reference(text: str) -> int | None:
+    """The primary key a reference names (`DSR-2026-000123` -> 123), or None if it is not one."""
+    match = REFERENCE_PATTERN.match(text or "")
+    return int(match.group(2)) if match else None
+
+
+class DataSubjectRequest(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # A random key carried by the form: a double submit or a browser retry makes one request.
+    submission_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    right = models.CharField(_("hak"), max_length=16, choices=Right.choices)
+    state = models.CharField(_("status"), max_length=24, choices=State.choices, default=State.SUBMITTED)
+    channel = models.CharField(_("saluran"), max_length=16, choices=Channel.choices, default=Channel.WEB)
+    jurisdiction = models.CharField(_("yurisdiksi"), max_length=2, choices=Jurisdiction.choices, default=Jurisdiction.ID)
+    language = models.CharField(_("bahasa"), max_length=8, default="id")
+
+    # Who the data subject is to JUNOPOS, and who asks.
+    subject_role = models.CharField(_("hubungan dengan JUNOPOS"), max_length=16, choices=SubjectRole.choices)
+    shop_name = models.CharField(_("nama toko"), max_length=200, blank=True)
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("merchant"),
+    )
+    requester_name = models.CharField(_("nama pemohon"), max_length=200)
+    is_representative = models.BooleanField(_("diajukan oleh kuasa"), default=False)
+    subject_name = models.CharField(_("nama pemilik data (jika diwakili)"), max_length=200, blank=True)
+    email = models.EmailField(_("e-mail"), max_length=254, blank=True)
+    # E.164, normalised at intake the data map's way.
+    phone = models.CharField(_("telepon (E.164)"), max_length=64, blank=True)
+
+    # What is asked.
+    details = models.TextField(_("rincian permintaan"), blank=True)
+    wrong_data = models.TextField(_("data yang salah"), blank=True)
+    correct_data = models.TextField(_("data yang benar"), blank=True)
+    reason = models.TextField(_("alasan"), blank=True)
+    appeal_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="appeals",
+        verbose_name=_("banding atas permintaan"),
+    )
+    # Requests entered by an officer (e-mail, WhatsApp): the message as received, and how identity was checked.
+    original_message = models.TextField(_("pesan asli"), blank=True)
+    identity_method = models.TextField(_("cara verifikasi identitas"), blank=True)
+
+    # The officers' work.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("petugas"),
+    )
+    prepared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("disiapkan oleh"), help_text=_("Petugas yang mengusulkan persetujuan (prinsip empat mata)."),
+    )
+    refusal_reason = models.CharField(_("alasan penolakan"), max_length=24, choices=RefusalReason.choices, blank=True)
+    refusal_text = models.TextField(_("penjelasan penolakan"), blank=True)
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="duplicates",
+        verbose_name=_("duplikat dari"),
+    )
+
+    # The legal clock: starts at verification, stops while awaiting the requester, extended once.
+    created_at = models.DateTimeField(_("diterima"), auto_now_add=True)
+    verified_at = models.DateTimeField(_("diverifikasi"), null=True, blank=True)
+    due_at = models.DateTimeField(_("tenggat"), null=True, blank=True)
+    paused_at = models.DateTimeField(_("jam dihentikan"), null=True, blank=True)
+    extended_at = models.DateTimeField(_("diperpanjang"), null=True, blank=True)
+    extension_reason = models.TextField(_("alasan perpanjangan"), blank=True)
+    closed_at = models.DateTimeField(_("ditutup"), null=True, blank=True)
+    # Reminders sent to officers, each for the due time it was sent for (a new due time, a new reminder).
+    reminded_24h_for = models.DateTimeField(null=True, blank=True, editable=False)
+    reminded_6h_for = models.DateTimeField(null=True, blank=True, editable=False)
+
+    # The head of this request's audit chain: its last event's number and hash.
+    event_count = models.PositiveIntegerField(default=0, editable=False)
+    head_hash = models.CharField(max_length=64, blank=True, editable=False)
+
+    history = HistoricalRecords(excluded_fields=["reminded_24h_for", "reminded_6h_for"])
+
+    class Meta:
+        verbose_name = _("permintaan subjek data")
+        verbose_name_plural = _("permintaan subjek data")
+        ordering = ["due_at", "created_at"]
+        permissions = [
+            ("work_request", _("Menangani permintaan (menugaskan, bertanya, memperpanjang, menolak, menyetujui)")),
+            ("approve_sensitive_request", _("Menyetujui penghapusan dan pembatasan (orang kedua)")),
+            ("enter_request", _("Mencatat permintaan yang masuk lewat e-mail atau WhatsApp")),
+            ("execute_request", _("Menjalankan permintaan yang disetujui")),
+        ]
+        indexes = [
+            models.Index(fields=["state", "due_at"], name="request_state_due"),
+            models.Index(fields=["due_at", "created_at"], name="request_queue_order"),
+            models.Index(fields=["email"], name="request_email"),
+            models.Index(fields=["phone"], name="request_phone"),
+            models.Index(fields=["created_at"], name="request_created"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(email="") | ~Q(phone=""), name="request_has_a_contact"),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    @property
+    def reference(self) -> str:
+        year = self.created_at.year if self.created_at else 0
+        return f"DSR-{year}-{self.pk or 0:06d}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def needs_four_eyes(self) -> bool:
+        return self.right in FOUR_EYES_RIGHTS
+
+
+class RequestEvent(models.Model):
+    """One step in a request's life: append-only, chained by hash (see requests_portal/audit.py).
+
+    `note` and `told` may hold personal data and are erased with the request's records; the
+    chain covers their keyed hashes (`note_digest`, `told_digest`), which survive the erasure.
+    """
+
+    request = models.ForeignKey(DataSubjectRequest, on_delete=models.PROTECT, related_name="events")
+    seq = models.PositiveIntegerField(_("nomor"))
+    verb = models.SlugField(_("langkah"), max_length=32)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("pelaku"),
+    )
+    # Who acted when no user did: "requester" or "system".
+    actor_kind = models.CharField(_("jenis pelaku"), max_length=16, default="user")
+    from_state = models.CharField(_("dari"), max_length=24, blank=True)
+    to_state = models.CharField(_("ke"), max_length=24, blank=True)
+    note = models.TextField(_("catatan"), blank=True)
+    told = models.TextField(_("yang disampaikan kepada pemohon"), blank=True)
+    created_at = models.DateTimeField(_("waktu"))
+    note_digest = models.CharField(max_length=64, blank=True)
+    told_digest = models.CharField(max_length=64, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64)
+    anchor = models.ForeignKey(
+        "AuditAnchor", on_delete=models.PROTECT, null=True, blank=True, related_name="events", db_index=False,
+    )
+
+    class Meta:
+        verbose_name = _("peristiwa permintaan")
+        verbose_name_plural = _("peristiwa permintaan")
+        ordering = ["request", "seq"]
+        constraints = [models.UniqueConstraint(fields=["request", "seq"], name="event_request_seq")]
+        indexes = [
+            models.Index(fields=["anchor"], name="event_unanchored", condition=Q(anchor__isnull=True)),
+            models.Index(fields=["anchor", "request", "seq"], name="event_anchor"),
+        ]
+
+    def __str__(self):
+        return f"{self.request_id}#{self.seq} {self.verb}"
+
+
+class AuditAnchor(models.Model):
+    """A link of the global chain: the heads of every request chain that moved since the last one."""
+
+    seq = models.PositiveIntegerField(unique=True)
+    created_at = models.DateTimeField()
+    event_count = models.PositiveIntegerField()
+    digest = models.CharField(max_length=64)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("jangkar jejak audit")
+        verbose_name_plural = _("jangkar jejak audit")
+        ordering = ["seq"]
+
+    def __str__(self):
+        return f"#{self.seq} ({self.event_count})"
+
+
+class VerificationCode(models.Model):
+    """A one-time code and link proving one address of a request. Only their keyed hashes are kept."""
+
+    class Via(models.TextChoices):
+        EMAIL = "email", _("e-mail")
+        SMS = "sms", _("SMS")
+        WHATSAPP = "whatsapp", _("WhatsApp")
+
+    request = models.ForeignKey(DataSubjectRequest, on_delete=models.CASCADE, related_name="codes")
+    via = models.CharField(max_length=16, choices=Via.choices)
+    address = models.CharField(max_length=254)
+    code_hash = models.CharField(max_length=64)
+    link_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    send_count = models.PositiveSmallIntegerField(default=1)
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("kode verifikasi")
+        verbose_name_plural = _("kode verifikasi")
+        constraints = [models.UniqueConstraint(fields=["request", "via"], name="code_request_via")]
+
+    def __str__(self):
+        return f"{self.request_id} {self.via}"
+
+
+class RequestAttachment(models.Model):
+    """A file a requester sent: a representative's letter, or a document with an answer.
+
+    Kept in the database, not in the media folder: never public, backed up and erased with the
+    request's other records by the same engine, and no file is ever orphaned on disk.
+    """
+
+    class Kind(models.TextChoices):
+        AUTHORISATION = "authorisation", _("Surat kuasa")
+        ANSWER = "answer", _("Lampiran jawaban")
+
+    request = models.ForeignKey(DataSubjectRequest, on_delete=models.CASCADE, related_name="attachments")
+    event = models.ForeignKey(RequestEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    filename = models.CharField(_("nama berkas"), max_length=200)
+    content_type = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    content = models.BinaryField()
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("lampiran")
+        verbose_name_plural = _("lampiran")
+
+    def __str__(self):
+        return self.filename
+
+
+class RequestMessage(models.Model):
+    """Which outbox messages a request sent (to the requester or about it to officers)."""
+
+    request = models.ForeignKey(DataSubjectRequest, on_delete=models.CASCADE, related_name="message_links")
+    message = models.OneToOneField(OutboundMessage, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = _("pesan permintaan")
+        verbose_name_plural = _("pesan permintaan")
+
+    def __str__(self):
+        return f"{self.request_id} -> {self.message_id}"

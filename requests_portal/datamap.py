@@ -1,0 +1,112 @@
+"""What in the portal's own request records is personal, and how the engine erases it.
+
+A request is proof of how the controller answered a person: it is kept, anonymised, under the
+house rule `request-records` (two years after the request closes: the policy's 30-day
+deliberation, then BANI arbitration, with room for the proof to be asked for), then its kept
+rows go too. Erasing a requester keeps each request row and event (states, times, who acted,
+the keyed hashes the audit chain covers) and removes the addresses (replaced by their keyed
+hashes, so "did this person ask?" can still be answered by whoever knows the address), the
+names, what the requester wrote and what the officers wrote to them. Codes and attachments go
+whole. Requests belong to no merchant: a merchant's purge never erases the proof of a request
+its customer made.
+"""
+
+from retention.registry import Category as C
+from retention.registry import FieldErasure as E
+from retention.registry import FindBy, Personal, RowErasure, datamap
+
+from .models import (
+    AuditAnchor, DataSubjectRequest, DeadlineRule, RequestAttachment, RequestEvent, RequestMessage, VerificationCode,
+)
+
+RULE = "request-records"
+
+datamap.register(
+    DataSubjectRequest,
+    description="Permintaan subjek data: pemohon, kontaknya, isi permintaan dan penanganannya.",
+    erasure=RowErasure.ANONYMISE,
+    retained_under=RULE,
+    merchant=None,
+    dated_by="closed_at",
+    personal={
+        "email": Personal(C.CONTACT, find_by=FindBy.EMAIL, erase=E.HASH),
+        "phone": Personal(C.CONTACT, find_by=FindBy.PHONE, erase=E.HASH),
+        "requester_name": Personal(C.IDENTITY, erase=E.MASK),
+        "subject_name": Personal(C.IDENTITY, erase=E.MASK),
+        "shop_name": Personal(C.TRANSACTION, erase=E.NULL),
+        # Which shop a customer buys at is personal in this row, though the shop is not.
+        "merchant": Personal(C.TRANSACTION, erase=E.NULL),
+        "details": Personal(C.IDENTITY, erase=E.NULL),
+        "wrong_data": Personal(C.IDENTITY, erase=E.NULL),
+        "correct_data": Personal(C.IDENTITY, erase=E.NULL),
+        "reason": Personal(C.IDENTITY, erase=E.NULL),
+        "original_message": Personal(C.CONTACT, erase=E.NULL),
+        "identity_method": Personal(C.IDENTIFICATION, erase=E.NULL),
+        # Officers' texts to the requester quote what the requester said.
+        "refusal_text": Personal(C.IDENTITY, erase=E.NULL),
+        "extension_reason": Personal(C.IDENTITY, erase=E.NULL),
+    },
+    not_personal=(
+        "id", "public_id", "submission_key", "right", "state", "channel", "jurisdiction", "language",
+        "subject_role", "is_representative", "appeal_of", "assignee", "prepared_by", "refusal_reason",
+        "duplicate_of", "created_at", "verified_at", "due_at", "paused_at", "extended_at", "closed_at",
+        "reminded_24h_for", "reminded_6h_for", "event_count", "head_hash",
+    ),
+)
+
+datamap.register(
+    RequestEvent,
+    description="Langkah-langkah penanganan permintaan (jejak audit berantai hash).",
+    erasure=RowErasure.ANONYMISE,
+    retained_under=RULE,
+    merchant=None,
+    subject_via=("request",),
+    dated_by="request__closed_at",
+    personal={
+        # The chain covers their keyed hashes (note_digest, told_digest), which stay.
+        "note": Personal(C.IDENTITY, erase=E.NULL),
+        "told": Personal(C.CONTACT, erase=E.NULL),
+    },
+    not_personal=(
+        "id", "request", "seq", "verb", "actor", "actor_kind", "from_state", "to_state", "created_at",
+        "note_digest", "told_digest", "prev_hash", "hash", "anchor",
+    ),
+)
+
+datamap.register(
+    VerificationCode,
+    description="Kode verifikasi identitas (hanya hash berkunci) dan alamat tujuannya.",
+    merchant=None,
+    subject_via=("request",),
+    personal={"address": Personal(C.CONTACT)},
+    not_personal=(
+        "id", "request", "via", "code_hash", "link_hash", "created_at", "sent_at", "expires_at", "send_count",
+        "failed_attempts", "used_at",
+    ),
+)
+
+datamap.register(
+    RequestAttachment,
+    description="Berkas dari pemohon: surat kuasa dan lampiran jawaban.",
+    merchant=None,
+    subject_via=("request",),
+    personal={
+        "filename": Personal(C.IDENTITY),
+        "content": Personal(C.IDENTIFICATION),
+    },
+    not_personal=("id", "request", "event", "kind", "content_type", "size", "sha256", "uploaded_at"),
+)
+
+datamap.register(
+    RequestMessage,
+    description="Tautan permintaan ke pesan keluarnya (pesannya sendiri dinyatakan di messaging).",
+    erasure=RowErasure.ANONYMISE,
+    retained_under=RULE,
+    merchant=None,
+    subject_via=("request",),
+    dated_by="request__closed_at",
+    personal={},
+    not_personal=("id", "request", "message"),
+)
+datamap.exempt_model(DeadlineRule, reason="The deadline table: law, not people.")
+datamap.exempt_model(AuditAnchor, reason="Hashes of hashes: the global audit chain names no one.")

@@ -1,0 +1,17 @@
+"""The request workflow's services: the only code that changes a request.
+
+- intake: the public form and the officers' entry of e-mailed or WhatsApp'd requests; identity codes.
+- workflow: the officers' steps and the requester's (answer, withdraw), four eyes on deletions.
+- lifecycle: beat's sweeps (expiry of the unverified, deadline reminders, the daily digest).
+"""
+
+from .intake import (  # noqa: F401
+    Upload, attachment_check, request_code_resend, request_enter, request_submit, request_validate, request_verify,
+)
+from .lifecycle import (  # noqa: F401
+    request_expire, requests_digest, requests_expire_unverified, requests_remind,
+)
+from .workflow import (  # noqa: F401
+    assignable_officers, request_answer, request_approve, request_assign, request_ask, request_complete,
+    request_extend, request_mark_duplicate, request_propose, request_refuse, request_start, request_withdraw,
+)

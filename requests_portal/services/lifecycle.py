@@ -1,0 +1,152 @@
+"""What beat does to requests: expire the unverified, remind officers of deadlines, send the digest.
+
+Each sweep works in batches of a module constant, each request in its own transaction, and is
+safe to run twice: an expired request is no longer submitted; a reminder records the due time
+it was sent for, so it goes once per due time (an extension or a pause that moves the due time
+earns a new one).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from messaging.models import OutboundMessage
+from retention.pseudonyms import pseudonym
+
+from ..audit import chain_event
+from ..formatting import format_due
+from ..models import CLOCK_STATES, DataSubjectRequest, RequestAttachment, RequestMessage, State, VerificationCode
+from ..notifications import notify_officer
+from .common import SYSTEM, lock
+
+UNVERIFIED_LIFETIME = timedelta(days=7)
+SWEEP_BATCH = 500
+REMINDERS = (("reminded_24h_for", timedelta(hours=24)), ("reminded_6h_for", timedelta(hours=6)))
+# What of a request is contact data or what the requester wrote: erased when it expires.
+REQUESTER_TEXT = ("requester_name", "subject_name", "shop_name", "details", "wrong_data", "correct_data", "reason")
+
+
+def requests_unverified_expired(*, now):
+    return DataSubjectRequest.objects.filter(state=State.SUBMITTED, created_at__lt=now - UNVERIFIED_LIFETIME)
+
+
+def request_expire(*, request_id: int, now=None) -> DataSubjectRequest | None:
+    """A request never verified within 7 days expires, and its contact data is erased.
+
+    Erased: the addresses (replaced by their keyed hashes, as the engine does, so the request
+    can still be counted and its audit chain verified), names and texts, the codes, the
+    attachments, the address and text of the messages it sent, and the same fields in its
+    history copies. Kept: that a request of this right was made, when, and that it expired.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        request = lock(request_id)
+        if request.state != State.SUBMITTED or request.created_at >= now - UNVERIFIED_LIFETIME:
+            return None
+        erased = _erased_values(request)
+        for field, value in erased.items():
+            setattr(request, field, value)
+        request.state = State.EXPIRED
+        request.closed_at = now
+        chain_event(request, verb="expired", actor_kind=SYSTEM, from_state=State.SUBMITTED, to_state=State.EXPIRED)
+        request.save()
+        # The history copies hold the same contact data: the newest one (written just now)
+        # included. A bulk update writes no history of its own, which is the point here.
+        request.history.all().update(**erased)
+        VerificationCode.objects.filter(request=request).delete()
+        RequestAttachment.objects.filter(request=request).delete()
+        message_ids = RequestMessage.objects.filter(request=request).values("message_id")
+        for message in OutboundMessage.objects.filter(pk__in=message_ids):
+            message.to_email = pseudonym(message.to_email, kind="email") if message.to_email else ""
+            message.to_phone = pseudonym(message.to_phone, kind="phone") if message.to_phone else ""
+            message.subject, message.body, message.last_error = "[dihapus]", "", ""
+            message.save(update_fields=["to_email", "to_phone", "subject", "body", "last_error"])
+        return request
+
+
+def _erased_values(request: DataSubjectRequest) -> dict[str, str]:
+    values = {field: "" for field in REQUESTER_TEXT}
+    values["email"] = pseudonym(request.email, kind="email") if request.email else ""
+    values["phone"] = pseudonym(request.phone, kind="phone") if request.phone else ""
+    values["original_message"] = ""
+    return values
+
+
+def requests_expire_unverified(*, now=None) -> int:
+    now = now or timezone.now()
+    ids = list(requests_unverified_expired(now=now).order_by("created_at").values_list("pk", flat=True)[:SWEEP_BATCH])
+    return sum(1 for pk in ids if request_expire(request_id=pk, now=now) is not None)
+
+
+def _officers():
+    """Everyone who works requests and can receive mail."""
+    User = get_user_model()
+    return (
+        User.objects.filter(is_active=True).exclude(email="")
+        .filter(Q(groups__permissions__codename="work_request") | Q(user_permissions__codename="work_request"))
+        .distinct()
+    )
+
+
+def requests_remind(*, now=None) -> int:
+    """Remind officers of requests falling due within 24 hours and within 6 hours (once each)."""
+    now = now or timezone.now()
+    sent = 0
+    for field, ahead in REMINDERS:
+        due = (
+            DataSubjectRequest.objects.filter(
+                state__in=CLOCK_STATES, paused_at__isnull=True, due_at__gt=now, due_at__lte=now + ahead,
+            )
+            .filter(Q(**{f"{field}__isnull": True}) | ~Q(**{field: F("due_at")}))
+            .values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
+        for pk in list(due):
+            sent += _remind(pk, field=field, ahead=ahead, now=now)
+    return sent
+
+
+def _remind(request_id: int, *, field: str, ahead: timedelta, now) -> int:
+    with transaction.atomic():
+        request = lock(request_id)
+        if request.state not in CLOCK_STATES or request.due_at is None or getattr(request, field) == request.due_at:
+            return 0
+        recipients = [request.assignee] if request.assignee and request.assignee.email else list(_officers())
+        with translation.override(settings.LANGUAGE_CODE):
+            hours = int(ahead.total_seconds() // 3600)
+            context = {"request": request, "hours": hours, "due": format_due(request.due_at)}
+            subject = _("[%(ref)s] jatuh tempo dalam %(hours)s jam") % {"ref": request.reference, "hours": hours}
+            body = render_to_string("emails/officer_reminder.txt", context)
+        for user in recipients:
+            notify_officer(request, user=user, kind="officer_reminder", subject=subject, body=body)
+        setattr(request, field, request.due_at)
+        request.save(update_fields=[field])
+        return len(recipients)
+
+
+def requests_digest(*, now=None) -> int:
+    """The daily digest: to every officer, the open work by deadline."""
+    from ..selectors import queue_summary
+
+    now = now or timezone.now()
+    summary = queue_summary(now=now)
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("Ringkasan harian permintaan subjek data: %(late)s terlambat, %(today)s jatuh tempo hari ini") % {
+            "late": summary["late"], "today": summary["due_today"],
+        }
+        body = render_to_string(
+            "emails/officer_digest.txt", {"summary": summary, "now": now, "admin_url": settings.PORTAL_URL.rstrip("/") + "/admin/"}
+        )
+    count = 0
+    with transaction.atomic():
+        for user in _officers():
+            notify_officer(None, user=user, kind="officer_digest", subject=subject, body=body)
+            count += 1
+    return count

@@ -1,0 +1,268 @@
+"""The officers' steps on a request, and the requester's own (answer, withdraw).
+
+Every function here is one `transition`: permission, row lock, state guard, event, message.
+Deletions and restrictions are approved by two people: an officer proposes
+(`request_propose`), a member of the Data protection officer group who did not propose it
+approves (`request_approve`).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
+
+from ..deadlines import deadline_rule, extended_due
+from ..exceptions import RequestError, TransitionRefused
+from ..formatting import format_due
+from ..models import (
+    FOUR_EYES_RIGHTS, DataSubjectRequest, RefusalReason, RequestAttachment, Right, State,
+)
+from .common import APPROVE_SENSITIVE, EXECUTE, REQUESTER, SYSTEM, WORK, require_actor, transition
+from .intake import Upload, attachment_store
+
+# States in which officers work a request.
+WORKING = (State.VERIFIED, State.IN_REVIEW, State.AWAITING_REQUESTER)
+# States from which a requester may withdraw.
+WITHDRAWABLE = (State.SUBMITTED, State.VERIFIED, State.IN_REVIEW, State.AWAITING_REQUESTER, State.APPROVED)
+# Questions an officer may ask: the reason (only of a correction or a deletion, as the policy
+# allows), or more information (any right).
+ASK_REASON_RIGHTS = frozenset({Right.CORRECTION, Right.DELETION})
+
+
+def request_assign(*, request_id: int, actor, assignee) -> DataSubjectRequest:
+    """Give the request to an officer (the actor, or another); a verified request goes into review."""
+    if assignee is None or not (assignee.is_active and assignee.has_perm(WORK)):
+        raise RequestError(_("Petugas yang dipilih tidak berwenang menangani permintaan."))
+
+    def change(request, now):
+        request.assignee = assignee
+        if request.state == State.VERIFIED:
+            request.state = State.IN_REVIEW
+
+    request, _event = transition(
+        request_id, verb="assigned", what=_("menugaskan petugas"), actor=actor, permission=WORK,
+        allowed_from=WORKING + (State.APPROVED, State.PROCESSING), change=change, note=assignee.get_username(),
+    )
+    return request
+
+
+def request_ask(*, request_id: int, actor, question: str, about: str = "information") -> DataSubjectRequest:
+    """Ask the requester (the reason of a correction or deletion, or more information); the clock stops."""
+    if not question.strip():
+        raise RequestError(_("Tulis pertanyaan untuk pemohon."))
+    if about not in ("reason", "information"):
+        raise RequestError(_("Jenis pertanyaan tidak dikenal."))
+
+    def change(request, now):
+        if about == "reason" and request.right not in ASK_REASON_RIGHTS:
+            raise TransitionRefused(_("Alasan hanya dapat ditanyakan untuk perbaikan atau penghapusan data."))
+
+    def told(request):
+        if about == "reason":
+            lead = _("Untuk memproses permintaan %(ref)s, kami perlu mengetahui alasannya:")
+        else:
+            lead = _("Untuk memproses permintaan %(ref)s, kami memerlukan informasi tambahan:")
+        return (lead % {"ref": request.reference}) + "\n\n" + question.strip() + "\n\n" + _(
+            "Jawab melalui halaman status permintaan Anda. Tenggat waktu kami berhenti berjalan sampai Anda menjawab."
+        )
+
+    request, _event = transition(
+        request_id, verb="asked_reason" if about == "reason" else "asked_information", what=_("bertanya kepada pemohon"),
+        actor=actor, permission=WORK, allowed_from=[State.VERIFIED, State.IN_REVIEW],
+        to_state=State.AWAITING_REQUESTER, note=question.strip(), told=told, change=change,
+    )
+    return request
+
+
+def request_answer(*, request_id: int, text: str, attachment: Upload | None = None) -> DataSubjectRequest:
+    """The requester answers the officer's question (from the status page); the clock restarts."""
+    if not text.strip() and attachment is None:
+        raise RequestError(_("Tulis jawaban Anda atau lampirkan berkas."))
+    holder: dict[str, object] = {}
+
+    def change(request, now):
+        if attachment is not None:
+            holder["attachment"] = attachment_store(request, attachment, kind=RequestAttachment.Kind.ANSWER)
+
+    def told(request):
+        return _("Jawaban Anda untuk permintaan %(ref)s telah kami terima. Kami melanjutkan peninjauan.") % {
+            "ref": request.reference
+        }
+
+    request, event = transition(
+        request_id, verb="answered", what=_("menjawab"), actor_kind=REQUESTER,
+        allowed_from=[State.AWAITING_REQUESTER], to_state=State.IN_REVIEW, note=text.strip(), told=told,
+        change=change,
+    )
+    stored = holder.get("attachment")
+    if stored is not None:
+        RequestAttachment.objects.filter(pk=stored.pk).update(event=event)
+    return request
+
+
+def request_extend(*, request_id: int, actor, reason: str) -> DataSubjectRequest:
+    """Extend the deadline once, by the period of the deadline table; the requester is told why."""
+    if not reason.strip():
+        raise RequestError(_("Tulis alasan perpanjangan; alasan ini disampaikan kepada pemohon."))
+
+    def change(request, now):
+        if request.extended_at is not None:
+            raise TransitionRefused(_("Tenggat permintaan ini sudah pernah diperpanjang."))
+        rule = deadline_rule(right=request.right, jurisdiction=request.jurisdiction)
+        if request.due_at is None or rule is None or not rule.extension_period:
+            raise TransitionRefused(_("Hak ini tidak memiliki masa perpanjangan."))
+        request.due_at = extended_due(request.due_at, rule)
+        request.extended_at = now
+        request.extension_reason = reason.strip()
+
+    def told(request):
+        return _("Kami memperpanjang waktu penanganan permintaan %(ref)s sampai %(due)s, karena: %(reason)s") % {
+            "ref": request.reference, "due": format_due(request.due_at), "reason": reason.strip(),
+        }
+
+    request, _event = transition(
+        request_id, verb="extended", what=_("memperpanjang tenggat"), actor=actor, permission=WORK,
+        allowed_from=WORKING + (State.APPROVED, State.PROCESSING), note=reason.strip(), told=told, change=change,
+    )
+    return request
+
+
+def request_refuse(*, request_id: int, actor, reason: str, text: str) -> DataSubjectRequest:
+    """Refuse with a reason code and an explanation the requester reads; they may appeal."""
+    if reason not in RefusalReason.values:
+        raise RequestError(_("Pilih alasan penolakan."))
+    if not text.strip():
+        raise RequestError(_("Tulis penjelasan penolakan untuk pemohon."))
+
+    def change(request, now):
+        request.refusal_reason = reason
+        request.refusal_text = text.strip()
+
+    def told(request):
+        return _(
+            "Permintaan %(ref)s tidak dapat kami penuhi. Alasan: %(reason)s.\n\n%(text)s\n\n"
+            "Jika Anda tidak setuju, Anda dapat mengajukan banding melalui halaman status permintaan."
+        ) % {"ref": request.reference, "reason": RefusalReason(reason).label, "text": text.strip()}
+
+    request, _event = transition(
+        request_id, verb="refused", what=_("menolak"), actor=actor, permission=WORK,
+        allowed_from=WORKING + (State.APPROVED,), to_state=State.REFUSED, note=f"{reason}: {text.strip()}",
+        told=told, change=change,
+    )
+    return request
+
+
+def request_propose(*, request_id: int, actor, note: str = "") -> DataSubjectRequest:
+    """Prepare a deletion or restriction for the second person's approval."""
+
+    def change(request, now):
+        if request.right not in FOUR_EYES_RIGHTS:
+            raise TransitionRefused(_("Permintaan ini tidak memerlukan persetujuan orang kedua: setujui langsung."))
+        if request.prepared_by_id is not None:
+            raise TransitionRefused(_("Permintaan ini sudah diusulkan untuk disetujui."))
+        request.prepared_by = actor
+
+    request, _event = transition(
+        request_id, verb="proposed", what=_("mengusulkan persetujuan"), actor=actor, permission=WORK,
+        allowed_from=[State.IN_REVIEW], note=note.strip(), change=change,
+    )
+    return request
+
+
+def request_approve(*, request_id: int, actor, note: str = "") -> DataSubjectRequest:
+    """Approve: the request waits, visibly, for execution. Four eyes for deletions and restrictions."""
+    require_actor(actor, WORK, what=_("menyetujui permintaan"))
+
+    def change(request, now):
+        if request.right in FOUR_EYES_RIGHTS:
+            if request.prepared_by_id is None:
+                raise TransitionRefused(_("Penghapusan dan pembatasan harus diusulkan dulu oleh seorang petugas."))
+            if request.prepared_by_id == actor.pk:
+                raise TransitionRefused(_("Persetujuan harus diberikan oleh orang lain, bukan yang mengusulkan."))
+            require_actor(actor, APPROVE_SENSITIVE, what=_("menyetujui penghapusan atau pembatasan"))
+
+    def told(request):
+        return _("Permintaan %(ref)s telah disetujui dan akan kami laksanakan. Kami akan mengabari Anda jika sudah selesai.") % {
+            "ref": request.reference
+        }
+
+    request, _event = transition(
+        request_id, verb="approved", what=_("menyetujui"), actor=actor, permission=WORK,
+        allowed_from=[State.IN_REVIEW], to_state=State.APPROVED, note=note.strip(), told=told, change=change,
+    )
+    return request
+
+
+def request_withdraw(*, request_id: int) -> DataSubjectRequest:
+    """The requester withdraws the request (from the status page)."""
+
+    def told(request):
+        return _("Permintaan %(ref)s telah Anda batalkan. Tidak ada tindakan lebih lanjut.") % {"ref": request.reference}
+
+    request, _event = transition(
+        request_id, verb="withdrawn", what=_("membatalkan"), actor_kind=REQUESTER, allowed_from=WITHDRAWABLE,
+        to_state=State.WITHDRAWN, told=told,
+    )
+    return request
+
+
+def request_mark_duplicate(*, request_id: int, actor, original_id: int) -> DataSubjectRequest:
+    """An officer links a request to the open one of the same person and right that it repeats."""
+    original = DataSubjectRequest.objects.filter(pk=original_id).first()
+    if original is None or original.pk == request_id or not original.is_open:
+        raise RequestError(_("Pilih permintaan asli yang masih terbuka."))
+
+    def change(request, now):
+        if original.right != request.right:
+            raise TransitionRefused(_("Permintaan asli harus untuk hak yang sama."))
+        request.duplicate_of = original
+
+    def told(request):
+        return _("Permintaan %(ref)s sama dengan permintaan Anda %(original)s yang masih diproses; kami menanganinya di sana.") % {
+            "ref": request.reference, "original": original.reference,
+        }
+
+    request, _event = transition(
+        request_id, verb="duplicate", what=_("menandai duplikat"), actor=actor, permission=WORK,
+        allowed_from=WORKING, to_state=State.DUPLICATE, note=original.reference, told=told, change=change,
+    )
+    return request
+
+
+def request_start(*, request_id: int, actor=None) -> DataSubjectRequest:
+    """Execution begins (the task of the execution issue, or an officer with the right permission)."""
+    request, _event = transition(
+        request_id, verb="processing", what=_("memulai pelaksanaan"), actor=actor, actor_kind=SYSTEM,
+        permission=EXECUTE, allowed_from=[State.APPROVED], to_state=State.PROCESSING,
+    )
+    return request
+
+
+def request_complete(*, request_id: int, actor=None, result: str) -> DataSubjectRequest:
+    """Execution is done: the requester is told the result."""
+
+    def told(request):
+        return _("Permintaan %(ref)s telah selesai dilaksanakan.") % {"ref": request.reference} + "\n\n" + result
+
+    request, _event = transition(
+        request_id, verb="completed", what=_("menyelesaikan"), actor=actor, actor_kind=SYSTEM, permission=EXECUTE,
+        allowed_from=[State.PROCESSING], to_state=State.COMPLETED, note=result, told=told,
+    )
+    return request
+
+
+def assignable_officers():
+    """Active users who may work requests (for the assign form)."""
+    User = get_user_model()
+    from django.db.models import Q
+
+    return (
+        User.objects.filter(is_active=True)
+        .filter(
+            Q(is_superuser=True)
+            | Q(user_permissions__codename="work_request")
+            | Q(groups__permissions__codename="work_request")
+        )
+        .distinct().order_by("username")
+    )
+
