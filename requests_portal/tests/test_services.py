@@ -336,3 +336,13 @@ def test_every_step_leaves_one_chained_event_and_history(make_request, officer):
     request.refresh_from_db()
     assert request.head_hash == events[-1].hash and request.event_count == len(events)
     assert request.history.filter(state=State.APPROVED, history_user=officer).exists()
+
+
+def test_a_submission_costs_a_fixed_number_of_queries(django_assert_num_queries):
+    submit(email="warm@example.test")  # content types, deadline rows: nothing cached between requests anyway
+    # The request, its history copy, its first event, the chain's head; per address a code,
+    # its message and the message's link; and the savepoint pair of the idempotent insert.
+    with django_assert_num_queries(12):
+        submit(email="siti@example.test", phone="081234567890")
+    with django_assert_num_queries(9):
+        submit(email="budi@example.test")
