@@ -123,6 +123,17 @@ PHONE_GATEWAY_URL = env.str("PHONE_GATEWAY_URL", default="")
 PHONE_GATEWAY_TOKEN = env.str("PHONE_GATEWAY_TOKEN", default="")
 PHONE_OUTBOX_DIR = Path(env.str("PHONE_OUTBOX_DIR", default=str(VAR_DIR / "sms")))
 
+# Rate limits of the public forms (requests_portal/ratelimits.py, django-ratelimit on the cache):
+# "count/period", the period s, m, h or d ("10/h", "50/12h"). A submission counts per IP address
+# and per e-mail or phone given; a step on the status page per IP address and per request.
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+RATELIMIT_SUBMIT_PER_IP = env.str("RATELIMIT_SUBMIT_PER_IP", default="10/h")
+RATELIMIT_SUBMIT_PER_ADDRESS = env.str("RATELIMIT_SUBMIT_PER_ADDRESS", default="5/h")
+RATELIMIT_STEP_PER_IP = env.str("RATELIMIT_STEP_PER_IP", default="30/h")
+RATELIMIT_STEP_PER_REQUEST = env.str("RATELIMIT_STEP_PER_REQUEST", default="10/h")
+# Trusted proxies in front of the portal that append to X-Forwarded-For; 0: the client is REMOTE_ADDR.
+RATELIMIT_PROXY_COUNT = env.int("RATELIMIT_PROXY_COUNT", default=0)
+
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STORAGES = {

@@ -1,9 +1,9 @@
 """The rights a data subject has under the JUNOPOS privacy policy and UU PDP, as the home page
 explains them.
 
-Each right names the URL of its request form once the form exists (`url_name`); until then the
-home page shows it as coming soon and points to the contact details of the policy, which is
-how a request is made today. Nothing here links to a page that does not exist.
+Every right but "information" can be asked with a form (`/permintaan/<key>/`, the key being
+`models.Right`'s value); "information" is explained only: the home page and the policy answer it,
+and the contact details are there for a question.
 """
 
 from dataclasses import dataclass
@@ -22,11 +22,14 @@ class Right:
     summary: Promise
     # The article of UU No. 27 Tahun 2022 (UU PDP) that grants it.
     law: Promise
-    url_name: str | None = None
+    # What we will do once the request is approved, in plain words (the request form says it).
+    outcome: Promise | None = None
+    # The request form of this right (`portal:request_form` with the key), or None: explained only.
+    url_name: str | None = "portal:request_form"
 
     @property
     def url(self) -> str | None:
-        return reverse(self.url_name) if self.url_name else None
+        return reverse(self.url_name, args=[self.key]) if self.url_name else None
 
 
 RIGHTS: tuple[Right, ...] = (
@@ -38,12 +41,17 @@ RIGHTS: tuple[Right, ...] = (
             "apa, dan siapa yang bertanggung jawab."
         ),
         law=_("UU PDP Pasal 5"),
+        url_name=None,
     ),
     Right(
         key="access",
         title=_("Akses dan salinan data"),
         summary=_("Melihat data pribadi Anda yang kami simpan dan memperoleh salinannya."),
         law=_("UU PDP Pasal 7"),
+        outcome=_(
+            "Anda menerima tautan untuk mengunduh salinan data Anda (berkas ZIP), beserta untuk apa "
+            "data itu dipakai, kepada siapa diberikan, dan berapa lama disimpan."
+        ),
     ),
     Right(
         key="portability",
@@ -53,6 +61,10 @@ RIGHTS: tuple[Right, ...] = (
             "sendiri atau kirimkan ke penyedia layanan lain."
         ),
         law=_("UU PDP Pasal 13"),
+        outcome=_(
+            "Anda menerima tautan untuk mengunduh data Anda dalam format JSON dan CSV yang dapat "
+            "dibaca mesin."
+        ),
     ),
     Right(
         key="correction",
@@ -63,9 +75,13 @@ RIGHTS: tuple[Right, ...] = (
             "perubahan atas data pihak lain yang bukan wewenang Anda."
         ),
         law=_("UU PDP Pasal 6"),
+        outcome=_(
+            "Kami memperbaiki data tersebut di setiap tempat kami menyimpannya dan memberi tahu Anda "
+            "hasilnya. Perubahan atas data orang lain dapat kami tolak."
+        ),
     ),
     Right(
-        key="erasure",
+        key="deletion",
         title=_("Penghapusan data"),
         summary=_(
             "Meminta kami mengakhiri pemrosesan dan menghapus data pribadi Anda. Catatan yang wajib "
@@ -74,21 +90,34 @@ RIGHTS: tuple[Right, ...] = (
             "dihapus."
         ),
         law=_("UU PDP Pasal 8"),
+        outcome=_(
+            "Kami menghapus data pribadi Anda dan memberi tahu pihak yang pernah menerimanya. Catatan "
+            "yang wajib disimpan menurut undang-undang (mis. catatan penjualan untuk pajak, 10 tahun) "
+            "dianonimkan, lalu dihapus setelah masanya berakhir."
+        ),
     ),
     Right(
-        key="withdraw_consent",
+        key="withdrawal",
         title=_("Menarik persetujuan"),
         summary=_(
             "Menarik kembali persetujuan yang pernah Anda berikan, misalnya untuk menerima promosi "
             "atau untuk pengungkapan data kepada pihak ketiga."
         ),
         law=_("UU PDP Pasal 9"),
+        outcome=_(
+            "Kami berhenti memakai data Anda untuk tujuan yang persetujuannya Anda tarik, dan mencatat "
+            "penarikan itu."
+        ),
     ),
     Right(
         key="restriction",
         title=_("Menunda atau membatasi pemrosesan"),
         summary=_("Meminta kami menunda atau membatasi pemrosesan data Anda sesuai dengan tujuannya."),
         law=_("UU PDP Pasal 11"),
+        outcome=_(
+            "Kami menunda atau membatasi pemrosesan yang Anda sebut, dan memberi tahu Anda bila sudah "
+            "dilakukan."
+        ),
     ),
     Right(
         key="objection",
@@ -98,8 +127,27 @@ RIGHTS: tuple[Right, ...] = (
             "otomatis, termasuk profiling, yang berdampak hukum atau berdampak besar bagi Anda."
         ),
         law=_("UU PDP Pasal 10"),
+        outcome=_(
+            "Petugas kami meninjau keputusan tersebut dan memberi tahu Anda hasilnya."
+        ),
+    ),
+    Right(
+        key="appeal",
+        title=_("Banding atas penolakan"),
+        summary=_(
+            "Jika kami menolak permintaan Anda dan Anda tidak setuju, ajukan banding dengan "
+            "menyebut nomor permintaan yang ditolak. Kami menimbangnya kembali dalam 30 hari; "
+            "setelah itu sengketa dapat dibawa ke arbitrase BANI."
+        ),
+        law=_("Kebijakan Privasi JUNOPOS"),
+        outcome=_(
+            "Petugas lain meninjau kembali penolakan itu. Jika Anda tetap tidak setuju, sengketa dapat "
+            "dibawa ke arbitrase BANI."
+        ),
     ),
 )
+
+RIGHTS_BY_KEY = {right.key: right for right in RIGHTS}
 
 
 # What each category of the policy covers, in the policy's own words (Pengumpulan Data).

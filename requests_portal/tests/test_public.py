@@ -59,7 +59,10 @@ def test_home_is_in_indonesian_by_default(client):
     assert response["Content-Language"] == "id"
     assert "Hak Anda atas data pribadi di JUNOPOS" in html
     assert "3 x 24 jam" in html
-    assert "Formulir segera hadir" in html
+    # Every right but "information" links to its request form.
+    assert "Formulir segera hadir" not in html
+    for key in ("access", "portability", "correction", "deletion", "withdrawal", "restriction", "objection", "appeal"):
+        assert f'href="/permintaan/{key}/"' in html
 
 
 def test_home_explains_every_right(client):
@@ -95,7 +98,7 @@ def test_switching_to_english_with_set_language(client):
     assert page.html_lang == "en"
     assert "Your rights over your personal data at JUNOPOS" in html
     assert "3 x 24 hours" in html
-    assert "Form coming soon" in html
+    assert 'href="/en/permintaan/deletion/"' in html
     assert "Hak Anda atas data pribadi" not in html
 
     # And back to Indonesian, on the unprefixed address, with the switch of the English page.
