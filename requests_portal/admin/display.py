@@ -43,11 +43,15 @@ def local(moment):
     return timezone.localtime(moment, ZoneInfo(settings.TIME_ZONE)) if moment else None
 
 
-def short_time(moment) -> str:
-    """'5 Jul 2026 14:00 WIB': a list column's time, always Asia/Jakarta."""
+def short_time(moment, *, zone: bool = True) -> str:
+    """'5 Jul 2026 14:00 WIB' (without 'WIB' under a heading that says it), always Asia/Jakarta;
+    a narrow column breaks it only between the date and the time."""
     if moment is None:
         return "-"
-    return _("%(when)s WIB") % {"when": formats.date_format(local(moment), "j M Y H:i")}
+    moment = local(moment)
+    date = formats.date_format(moment, "j M Y").replace(" ", "\u00a0")
+    # WIB: the zone's own name, the same in both languages.
+    return f"{date} {moment:%H:%M}\u00a0WIB" if zone else f"{date} {moment:%H:%M}"
 
 
 def verb_label(verb: str) -> str:
@@ -69,7 +73,8 @@ def user_label(user) -> str:
 
 
 def clock(request, *, now=None, is_late: bool | None = None):
-    """The time-left cell: '2 hari 5 jam', red with 'terlambat' when late, '(berhenti)' while paused.
+    """The time-left cell: '2 hari 5 jam', red with 'terlambat' when late, '(berhenti)' while the
+    clock is stopped (awaiting the requester).
 
     `is_late` comes from the queue's annotation when there is one (the list must agree with its
     late filter); otherwise it is worked out from the same fields.
@@ -81,10 +86,15 @@ def clock(request, *, now=None, is_late: bool | None = None):
     left = time_left(due_at=request.due_at, paused_at=request.paused_at, now=now)
     if is_late is None:
         is_late = left.total_seconds() < 0
-    paused = _("(berhenti: menunggu pemohon)") if request.paused_at else ""
+    paused = _("(berhenti)") if request.paused_at else ""
     if is_late:
         return format_html(
             '<span class="dsr-late">{} <strong>{}</strong></span> <span class="dsr-muted">{}</span>',
             format_duration(left), _("terlambat"), paused,
         )
     return format_html('{} <span class="dsr-muted">{}</span>', format_duration(left), paused)
+
+
+def labelled(label: str, value) -> str:
+    """A list cell with its heading inside, shown only where the headings are hidden (a phone)."""
+    return format_html('<span class="dsr-cell-label">{}:</span> {}', label, value)

@@ -145,6 +145,12 @@ class EnterForm(forms.ModelForm):
             "shop_name", "requester_name", "is_representative", "subject_name", "email", "phone", "details",
             "wrong_data", "correct_data", "reason",
         )
+        widgets = {
+            "original_message": forms.Textarea(attrs={"rows": 6, "cols": 60}),
+            "identity_method": forms.Textarea(attrs={"rows": 3, "cols": 60}),
+            **{name: forms.Textarea(attrs={"rows": 3, "cols": 60})
+               for name in ("details", "wrong_data", "correct_data", "reason")},
+        }
         help_texts = {
             "original_message": _("Tempel pesan pemohon apa adanya (e-mail atau WhatsApp)."),
             "identity_method": _("Mis. nomor WhatsApp sama dengan nomor pemilik yang terdaftar; dicek dengan panggilan balik."),

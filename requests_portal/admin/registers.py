@@ -54,7 +54,7 @@ class AuditAnchorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("waktu (WIB)"), ordering="created_at")
     def created_col(self, obj):
-        return display.short_time(obj.created_at)
+        return display.short_time(obj.created_at, zone=False)
 
     @admin.display(description=_("ringkasan"))
     def short_digest(self, obj):
@@ -128,4 +128,4 @@ class RequestEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("waktu (WIB)"), ordering="created_at")
     def created_col(self, obj):
-        return display.short_time(obj.created_at)
+        return display.short_time(obj.created_at, zone=False)

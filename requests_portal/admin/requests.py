@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,6 +26,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -46,7 +48,7 @@ from ..selectors import (
     available_actions, due_today_q, late_q, request_duplicates, request_queue, request_search_q, request_timeline,
 )
 from . import display
-from .chain import chain_status, chain_verify
+from .chain import chain_verify
 from .export import export_lines
 from .forms import ACTION_FORMS, EnterForm, ExportForm
 
@@ -190,6 +192,8 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
     ordering = (F("due_at").asc(nulls_last=True), "created_at", "pk")
     paginator = EstimatedCountPaginator
     show_full_result_count = False
+    # Facet counts would add a COUNT per filter option over the whole table to every page.
+    show_facets = admin.ShowFacets.NEVER
     list_per_page = 50
     list_max_show_all = 500
     actions = None
@@ -209,7 +213,7 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
             return queryset, False
         return queryset.filter(request_search_q(search_term)), False
 
-    @admin.display(description=gettext_lazy("nomor"), ordering="pk")
+    @admin.display(description=gettext_lazy("nomor"))  # sorting by it is sorting by "diterima"
     def reference_col(self, obj):
         return obj.reference
 
@@ -220,28 +224,31 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
             return format_html('{} <span class="dsr-badge">{}</span>', label, _("menunggu DPO"))
         return label
 
+    # On a phone the list becomes one card per request (requests_portal.css) and the headings
+    # are hidden: these cells then say what they are themselves.
+
     @admin.display(description=gettext_lazy("petugas"), ordering="assignee__username")
     def assignee_col(self, obj):
-        return display.user_label(obj.assignee) if obj.assignee_id else "-"
+        return display.labelled(_("petugas"), display.user_label(obj.assignee) if obj.assignee_id else "-")
 
     @admin.display(description=gettext_lazy("tenggat (WIB)"), ordering="due_at")
     def due_col(self, obj):
-        return display.short_time(obj.due_at)
+        return display.labelled(_("tenggat"), display.short_time(obj.due_at, zone=False))
 
     @admin.display(description=gettext_lazy("sisa waktu"))
     def time_left_col(self, obj):
-        return display.clock(obj, is_late=getattr(obj, "is_late", None))
+        return display.labelled(_("sisa waktu"), display.clock(obj, is_late=getattr(obj, "is_late", None)))
 
     @admin.display(description=gettext_lazy("diterima (WIB)"), ordering="created_at")
     def created_col(self, obj):
-        return display.short_time(obj.created_at)
+        return display.labelled(_("diterima"), display.short_time(obj.created_at, zone=False))
 
     def changelist_view(self, request, extra_context=None):
         context = {
-            "chain": chain_status(),
             "can_verify_chain": request.user.has_perm("requests_portal.view_requestevent"),
             "can_export": self.has_view_permission(request),
             "can_enter": self.has_add_permission(request),
+            "title": _("Antrean permintaan subjek data"),
             **(extra_context or {}),
         }
         return super().changelist_view(request, extra_context=context)
@@ -298,7 +305,12 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
         return redirect("admin:requests_portal_datasubjectrequest_change", obj.pk)
 
     def add_view(self, request, form_url="", extra_context=None):
-        context = {"title": _("Catat permintaan dari e-mail atau WhatsApp"), **(extra_context or {})}
+        context = {
+            "title": _("Catat permintaan dari e-mail atau WhatsApp"),
+            # One button: after saving, the officer lands on the request's page.
+            "show_save_and_add_another": False, "show_save_and_continue": False,
+            **(extra_context or {}),
+        }
         try:
             return super().add_view(request, form_url, extra_context=context)
         except ValidationError as exc:  # a race the form's validation could not see: shown, nothing saved
@@ -361,15 +373,15 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
             .exclude(pk__in=[h.pk for h in holds]).select_related("merchant").order_by("placed_at")
         )
         events = [
-            {"event": e, "when": display.short_time(e.created_at), "actor": display.actor_label(e),
+            {"event": e, "when": display.short_time(e.created_at, zone=False), "actor": display.actor_label(e),
              "verb": display.verb_label(e.verb),
              "from": display.state_label(e.from_state) if e.from_state else "",
              "to": display.state_label(e.to_state) if e.to_state else ""}
             for e in request_timeline(obj)
         ]
         sent = [
-            {"message": link.message, "created": display.short_time(link.message.created_at),
-             "sent": display.short_time(link.message.sent_at) if link.message.sent_at else ""}
+            {"message": link.message, "created": display.short_time(link.message.created_at, zone=False),
+             "sent": display.short_time(link.message.sent_at, zone=False) if link.message.sent_at else ""}
             for link in RequestMessage.objects.filter(request=obj).select_related("message").order_by("message__created_at", "pk")
         ]
         rule = deadline_rule(right=obj.right, jurisdiction=obj.jurisdiction)
@@ -392,6 +404,7 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
             "datamap_total": records.total,
             "holds": holds,
             "merchant_holds": merchant_holds,
+            "hold_count": len(holds) + len(merchant_holds),
             "duplicates": [
                 {"request": d, "created": display.short_time(d.created_at)}
                 for d in request_duplicates(obj).only("pk", "created_at", "state", "right")[:20]
@@ -414,8 +427,11 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
 
         def field(name):
             f = DataSubjectRequest._meta.get_field(name)
-            value = getattr(obj, f"get_{name}_display")() if f.choices else getattr(obj, name)
-            return (str(f.verbose_name).capitalize(), value)
+            if name == "language":
+                value = dict(settings.LANGUAGES).get(obj.language, obj.language)
+            else:
+                value = getattr(obj, f"get_{name}_display")() if f.choices else getattr(obj, name)
+            return (capfirst(f.verbose_name), value)
 
         def rows(*names):
             found = [field(n) for n in names]
@@ -474,6 +490,7 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
         context = {
             **self.admin_site.each_context(request),
             "title": f"{ACTION_LABELS[action]}: {obj.reference}",
+            "submit_label": ACTION_LABELS[action],
             "obj": obj,
             "original": obj,
             "action": action,
