@@ -39,6 +39,13 @@ def _plain_http_and_static(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _admin_without_second_factor(settings):
+    # Admin tests sign in with force_login, which verifies no OTP device; the second factor has
+    # its own tests (junoprivacy/tests/test_security.py), which switch it back on.
+    settings.ADMIN_REQUIRE_OTP = False
+
+
+@pytest.fixture(autouse=True)
 def _celery_in_process(request):
     """Tasks run in process unless a test starts a real worker (marker `worker`)."""
     from junoprivacy.celery import app

@@ -6,9 +6,11 @@ var/mail/. Production sets DATABASE_URL, REDIS_URL, EMAIL_URL and the secrets. E
 variable is listed in the README's configuration table.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -38,6 +40,15 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "simple_history",
     "django_celery_beat",
+    # Admin security (README, "Admin security"): failed logins throttled and logged, a second
+    # factor for staff, a Content Security Policy on every page.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    # One-time codes: the first superuser's way in (`manage.py addstatictoken`) and a spare
+    # for a lost phone.
+    "django_otp.plugins.otp_static",
+    "csp",
     "merchants",
     "messaging",
     "retention",
@@ -47,15 +58,20 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Early, so that every response gets the policy, those of the middleware below included.
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "junoprivacy.urls"
@@ -200,6 +216,39 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Admin security. django-axes counts failed logins per username and IP address together (one
+# person's typos never lock out a colleague) in the database, where officers see them in the
+# admin, and refuses that pair for a while after too many. Its backend goes first; the
+# request-less authenticate() of a shell or a command has no IP to count and passes through.
+AUTHENTICATION_BACKENDS = [
+    "junoprivacy.admin_site.AxesBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+# 0: locked until a superuser deletes the access attempt in the admin.
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30)) or None
+AXES_LOCKOUT_CALLABLE = "junoprivacy.admin_site.lockout_response"
+# Staff need a second factor (TOTP, django-otp) for the admin, except on a developer's machine.
+ADMIN_REQUIRE_OTP = env.bool("ADMIN_REQUIRE_OTP", default=not DEBUG)
+OTP_TOTP_ISSUER = "JUNO Privacy"
+# Content Security Policy (django-csp): everything from the portal itself, no CDN, never framed.
+# No inline script but one with the request's nonce (django-celery-beat's task form, see
+# templates/admin/djcelery/); a page that uses none gets none in its header.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -3,6 +3,11 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from junoprivacy.admin_site import JunoAdminSite
+
+# Every app registers on admin.site: it stays the site, with a second factor and a login page of
+# the project's own (junoprivacy/admin_site.py).
+admin.site.__class__ = JunoAdminSite
 admin.site.site_header = "JUNO Privacy"
 admin.site.site_title = "JUNO Privacy"
 admin.site.index_title = _("Kepatuhan data pribadi JUNOPOS")
