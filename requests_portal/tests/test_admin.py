@@ -449,6 +449,29 @@ def test_the_index_shows_the_day_s_work_with_links_to_the_queue(client, officer)
     assert "pekerjaan hari ini" not in client.get(reverse("admin:index")).content.decode()
 
 
+def test_the_day_s_figures(client, officer):
+    now = timezone.now()
+    start, end = _today(now)
+    made = rows(6, assignee=None)
+    late, today, later, awaiting, completed, old = made
+    DataSubjectRequest.objects.filter(pk__in=[r.pk for r in made]).update(
+        state=State.IN_REVIEW, due_at=end + timedelta(days=2), paused_at=None, closed_at=None,
+    )
+    DataSubjectRequest.objects.filter(pk=late.pk).update(due_at=start - timedelta(hours=1))
+    DataSubjectRequest.objects.filter(pk=today.pk).update(due_at=now + (end - now) / 2)
+    DataSubjectRequest.objects.filter(pk=awaiting.pk).update(state=State.AWAITING_REQUESTER, paused_at=now)
+    DataSubjectRequest.objects.filter(pk=completed.pk).update(
+        state=State.COMPLETED, verified_at=now - timedelta(hours=30), closed_at=now, due_at=None)
+    DataSubjectRequest.objects.filter(pk=old.pk).update(
+        state=State.COMPLETED, verified_at=now - timedelta(days=400), closed_at=now - timedelta(days=390), due_at=None)
+    client.force_login(officer)
+    context = client.get(reverse("admin:index")).context
+    figures = {key: figure["value"] for key, figure in context["figures"].items()}
+    assert figures == {"open": 4, "due_today": 1, "late": 1, "awaiting": 1, "completed_month": 1}
+    assert context["median_hours"] == 30.0
+    assert sum(row["open"] for row in context["by_right"]) == 4
+
+
 def test_verify_now_checks_the_chain_and_the_index_and_queue_show_it(client, officer, make_request):
     make_request(step="in_review", by=officer)
     client.force_login(officer)
@@ -500,3 +523,12 @@ def test_events_and_anchors_are_read_only_registers(client, auditor, officer, ma
     change = client.get(reverse("admin:requests_portal_requestevent_change", args=[event.pk]))
     assert change.context["has_change_permission"] is False
     assert client.post(reverse("admin:requests_portal_requestevent_delete", args=[event.pk])).status_code == 403
+
+
+def test_history_and_the_english_admin_load(client, officer, make_request):
+    request = make_request(step="in_review", by=officer)
+    client.force_login(officer)
+    history = client.get(reverse("admin:requests_portal_datasubjectrequest_history", args=[request.pk]))
+    assert history.status_code == 200
+    assert client.get("/en" + page_url(request)).status_code == 200
+    assert client.get("/en" + QUEUE).status_code == 200
