@@ -54,10 +54,12 @@ RULE = {
     "Permintaan yang tidak diverifikasi dihapus datanya saat kedaluwarsa setelah 7 hari.",
 }
 
+# Every record of a request is open to whoever reviews the work (codes are only keyed hashes).
 SEE = [
-    "requests_portal.view_datasubjectrequest", "requests_portal.view_historicaldatasubjectrequest",
-    "requests_portal.view_requestevent", "requests_portal.view_deadlinerule",
-    "requests_portal.view_historicaldeadlinerule", "requests_portal.view_auditanchor",
+    f"requests_portal.view_{model}" for model in (
+        "datasubjectrequest", "historicaldatasubjectrequest", "requestevent", "auditanchor", "deadlinerule",
+        "historicaldeadlinerule", "verificationcode", "requestattachment", "requestmessage",
+    )
 ]
 OFFICER = SEE + ["requests_portal.work_request", "requests_portal.enter_request", "requests_portal.execute_request"]
 GRANTS = {

@@ -40,7 +40,12 @@ def test_compliance_officer_views_merchants_rules_and_schedules():
     # beyond viewing: placing legal holds and recording churn or reactivation, by permissions
     # named for what they allow, which the services check (0003)
     changes = {p for p in perms if not p.split(".")[1].startswith("view_")}
-    assert changes == {"retention.place_legalhold", "retention.record_churn"}, sorted(perms)
+    assert changes == {
+        "retention.place_legalhold", "retention.record_churn",
+        # the request workflow's steps, checked by its services (requests_portal 0005)
+        "requests_portal.work_request", "requests_portal.enter_request", "requests_portal.execute_request",
+    }, sorted(perms)
+    assert _app_perms("requests_portal", "view") <= perms
     assert not any(p.startswith("auth.") for p in perms)
 
 
@@ -53,6 +58,8 @@ def test_data_protection_officer_also_corrects_rules_and_plans_tasks():
         "retention.retry_erasurerun",  # retrying a failed purge
         "django_celery_beat.add_periodictask",
         "django_celery_beat.change_periodictask",
+        "requests_portal.approve_sensitive_request",  # the second person on deletions and restrictions
+        "requests_portal.change_deadlinerule",  # correcting the deadline table
     }
     assert officer <= dpo
 
@@ -61,10 +68,11 @@ def test_auditor_views_everything_governed_and_changes_nothing():
     perms = _perms("Auditor")
     # A model added to one of these apps after 0001_groups fails this test until a migration
     # of its own grants the Auditor (and whoever else needs it) its view permission.
-    for app_label in ("merchants", "messaging", "retention", "django_celery_beat"):
+    governed = {"merchants", "messaging", "retention", "django_celery_beat", "requests_portal"}
+    for app_label in governed:
         missing = _app_perms(app_label, "view") - perms
         assert not missing, f"the Auditor cannot view {sorted(missing)}: grant it in a migration"
-    assert {p.split(".")[0] for p in perms} == {"merchants", "messaging", "retention", "django_celery_beat"}
+    assert {p.split(".")[0] for p in perms} == governed
     assert all(p.split(".")[1].startswith("view_") for p in perms), sorted(perms)
 
 
