@@ -44,11 +44,12 @@ class ErasureRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = fields
     change_form_template = "admin/retention/erasurerun/change_form.html"
 
-    STATE_COLOURS = {"failed": "#ba2121", "stopped": "#b36b00", "running": "#205493", "completed": "#2e7d32"}
+    class Media:
+        css = {"all": ("admin/retention.css",)}
 
     @admin.display(description=_("status"), ordering="state")
     def state_display(self, obj):
-        return format_html('<span style="color:{}">{}</span>', self.STATE_COLOURS.get(obj.state, "inherit"), obj.get_state_display())
+        return format_html('<span class="run-state-{}">{}</span>', obj.state, obj.get_state_display())
 
     @admin.display(description=_("kemajuan"))
     def progress(self, obj):
@@ -72,7 +73,7 @@ class ErasureRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if not rows:
             return "-"
         body = "".join(
-            format_html("<tr><td>{}</td><td>{}</td><td style='text-align:right'>{}</td></tr>", t, a, n) for t, a, n in rows
+            format_html("<tr><td>{}</td><td>{}</td><td class='retention-number'>{}</td></tr>", t, a, n) for t, a, n in rows
         )
         return format_html("<table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
                            _("tabel"), _("tindakan"), _("jumlah"), format_html(body))

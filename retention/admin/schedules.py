@@ -78,6 +78,9 @@ class PurgeScheduleAdmin(admin.ModelAdmin):
     inlines = (PurgeWarningInline,)
     list_filter = ("state", "due_at")
     search_fields = ("=merchant__id", "merchant__business_name")
+
+    class Media:
+        css = {"all": ("admin/retention.css",)}
     ordering = ("due_at",)
     paginator = EstimatedCountPaginator
     show_full_result_count = False
@@ -100,7 +103,7 @@ class PurgeScheduleAdmin(admin.ModelAdmin):
         if not_before is None:
             return format_html("{}<br><small>{}</small>", local, _("menunggu peringatan"))
         if not_before <= timezone.now():
-            return format_html('<strong style="color:#ba2121">{}</strong>', local)
+            return format_html('<strong class="retention-overdue">{}</strong>', local)
         if not_before > obj.due_at:
             return format_html("{}<br><small>{} {}</small>", local, _("paling cepat"),
                                timezone.localtime(not_before).strftime("%Y-%m-%d %H:%M"))
