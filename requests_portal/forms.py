@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from merchants.identifiers import normalize_email, normalize_phone
 
 from .models import Right, SubjectRole
-from .services import Upload, attachment_check
+from .services import Upload, attachment_check, request_validate
 from .services.intake import MAX_ATTACHMENT_BYTES
 
 SUBMISSION_SALT = "requests_portal.submission"
@@ -136,7 +136,7 @@ class RequestForm(forms.Form):
     )
     reason = forms.CharField(
         label=_("Alasan Anda"), required=False, max_length=4000, widget=TextArea(),
-        help_text=_("Tidak wajib, tetapi membantu kami menanganinya lebih cepat."),
+        help_text=_("Membantu kami menanganinya lebih cepat."),
     )
     appeal_reference = forms.CharField(
         label=_("Nomor permintaan yang ditolak"), max_length=40,
@@ -220,6 +220,14 @@ class RequestForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        # The rules of a request are the service's: asked here too, so that the page shows every
+        # problem at once (the service asks again when the request is made).
+        given = self.submission()
+        given.pop("submission_key")
+        try:
+            request_validate(**given)
+        except ValidationError as error:
+            self.add_service_errors(error, skip_fields_with_errors=True)
         if self.submission_key is None:
             raise ValidationError(
                 _("Formulir ini sudah terlalu lama terbuka atau tidak lengkap. Periksa isinya, lalu kirim sekali lagi."),
@@ -243,8 +251,8 @@ class RequestForm(forms.Form):
             "submission_key": self.submission_key,
             "authorisation": data.get("authorisation") if data.get("is_representative") else None,
             "right": self.right,
-            "subject_role": data["subject_role"],
-            "requester_name": data["requester_name"],
+            "subject_role": data.get("subject_role", ""),
+            "requester_name": data.get("requester_name", ""),
             "email": data.get("email", ""),
             "phone": data.get("phone", ""),
             "shop_name": data.get("shop_name", ""),
@@ -257,12 +265,19 @@ class RequestForm(forms.Form):
             "appeal_reference": data.get("appeal_reference", ""),
         }
 
-    def add_service_errors(self, error: ValidationError) -> None:
-        """Put a service's field errors on the fields of this form (the rest at the top)."""
+    def add_service_errors(self, error: ValidationError, *, skip_fields_with_errors: bool = False) -> None:
+        """Put a service's field errors on the fields of this form (the rest at the top).
+
+        `skip_fields_with_errors`: a field the form already found wrong keeps the form's message
+        (the service would only say it again in other words, or about the blank left behind).
+        """
         for field, messages in error.message_dict.items():
             target = field if field in self.fields else None
+            if skip_fields_with_errors and (target is None or field in self.errors):
+                continue
             for message in messages:
-                self.add_error(target, message)
+                if message not in self.errors.get(target or "__all__", []):
+                    self.add_error(target, message)
 
 
 class CodeForm(forms.Form):

@@ -124,17 +124,20 @@ def _what(event) -> str:
 
 def timeline(request: DataSubjectRequest) -> list[dict]:
     zone = ZoneInfo(settings.TIME_ZONE)
-    return [
-        {
+    entries = []
+    for event in request_timeline(request):
+        what = _what(event)
+        state = str(State(event.to_state).label) if event.to_state in State.values else ""
+        entries.append({
             "at": timezone.localtime(event.created_at, zone),
             "when": format_due(event.created_at),
             "who": _who(event),
-            "what": _what(event),
+            "what": what,
             "told": event.told,
-            "state": State(event.to_state).label if event.to_state in State.values else "",
-        }
-        for event in request_timeline(request)
-    ]
+            # The state it led to, unless the step's name already says it.
+            "state": state if state != what else "",
+        })
+    return entries
 
 
 def open_question(request: DataSubjectRequest) -> str:

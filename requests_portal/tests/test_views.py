@@ -18,7 +18,7 @@ from requests_portal import services
 from requests_portal.models import (
     DataSubjectRequest, RequestAttachment, RequestMessage, Right, State, VerificationCode,
 )
-from requests_portal.notifications import status_token
+from requests_portal.notifications import request_from_token, status_token
 from requests_portal.services.intake import MAX_ATTACHMENT_BYTES
 
 from .conftest import code_sent
@@ -74,6 +74,7 @@ def outbox_of(request: DataSubjectRequest, kind: str | None = None):
 
 
 def status_path(request: DataSubjectRequest) -> str:
+    # A new token each call (signed with the time): keep the one a test compares with.
     prefix = "/en" if request.language == "en" else ""
     return f"{prefix}/permintaan/status/{status_token(request)}/"
 
@@ -155,6 +156,18 @@ def test_bad_input_is_shown_next_to_its_field_and_makes_nothing(client, override
     assert f'id="id_{field}_error"' in html and message in html  # the error next to it
     assert DataSubjectRequest.objects.count() == 0
     assert OutboundMessage.objects.count() == 0
+
+
+def test_an_empty_form_shows_every_problem_at_once(client):
+    response = post_form(
+        client, "correction", subject_role="", shop_name="", requester_name="", email="", wrong_data="", correct_data="",
+    )
+    html = response.content.decode()
+    for field in ("subject_role", "requester_name", "email", "wrong_data", "correct_data"):
+        assert f'href="#id_{field}"' in html, field
+    assert "Isi alamat e-mail, nomor telepon, atau keduanya." in html
+    assert "violated" not in html and "melanggar" not in html  # no database constraint's wording
+    assert DataSubjectRequest.objects.count() == 0
 
 
 def test_a_correction_needs_what_is_wrong_and_what_is_right(client):
@@ -376,13 +389,14 @@ def test_a_bad_or_tampered_token_is_not_found(client, make_request):
 
 def test_the_status_page_of_a_new_request(client, make_request):
     request = make_request(step="submitted", phone="0812 3456 7890")
-    html = client.get(status_path(request)).content.decode()
+    path = status_path(request)
+    html = client.get(path).content.decode()
     assert request.reference in html
     assert "Akses dan salinan data" in html and "Menunggu verifikasi identitas" in html
     assert "Permintaan diterima" in html and "WIB" in html
     # A code form and a re-send for each address still to prove, the address masked.
-    assert html.count('action="' + status_path(request) + 'kode/"') == 2
-    assert html.count('action="' + status_path(request) + 'kirim-ulang/"') == 2
+    assert html.count('action="' + path + 'kode/"') == 2
+    assert html.count('action="' + path + 'kirim-ulang/"') == 2
     assert "s\u2022\u2022\u2022@example.test" in html and "siti@example.test" not in html
     assert "\u2022\u2022\u2022\u2022890" in html
     assert "Batalkan permintaan" in html
@@ -390,8 +404,9 @@ def test_the_status_page_of_a_new_request(client, make_request):
 
 def test_the_right_code_verifies_and_starts_the_clock(client, make_request):
     request = make_request(step="submitted")
-    response = client.post(status_path(request) + "kode/", {"via": "email", "code": code_sent(request)})
-    assert response.status_code == 303 and response["Location"] == status_path(request)
+    path = status_path(request)
+    response = client.post(path + "kode/", {"via": "email", "code": code_sent(request)})
+    assert response.status_code == 303 and response["Location"] == path
     page = client.get(response["Location"])
     assert "identitas Anda terverifikasi" in " ".join(messages_shown(page))
     request.refresh_from_db()
@@ -464,7 +479,9 @@ def test_the_verification_link_asks_before_it_verifies(client, make_request):
     assert request.state == State.SUBMITTED
 
     response = client.post(link)
-    assert response.status_code == 303 and response["Location"] == status_path(request)
+    assert response.status_code == 303
+    token = re.fullmatch(r"/permintaan/status/([^/]+)/", response["Location"]).group(1)
+    assert request_from_token(token) == request
     assert messages_shown(client.get(response["Location"])) == [
         "Terima kasih: identitas Anda terverifikasi. Tenggat kami mulai berjalan."
     ]
