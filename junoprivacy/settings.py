@@ -28,6 +28,8 @@ SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-embedded-default-cha
 PSEUDONYM_KEY = env.str("PSEUDONYM_KEY", default="embedded-default-pseudonym-key")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# A refused form says what to do, in the language of its page, in the portal's look.
+CSRF_FAILURE_VIEW = "requests_portal.views.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -44,6 +44,11 @@ def home(request):
     return render(request, "portal/home.html", {"rights": RIGHTS, "categories": data_categories()})
 
 
+def csrf_failure(request, reason: str = ""):
+    """A form refused by the CSRF check (settings.CSRF_FAILURE_VIEW): what to do, in the page's language."""
+    return render(request, "portal/csrf_failure.html", status=403)
+
+
 def rate_limited(request, limited: ratelimits.Limited):
     """The page of a limited person: when to try again, in their language (status 429)."""
     retry_at = timezone.now() + timedelta(seconds=limited.retry_after)

@@ -246,7 +246,10 @@ def test_the_form_needs_the_csrf_token():
     key = submission_key(client.get("/permintaan/access/").content.decode())
     response = client.post("/permintaan/access/", {"submission_key": key, **form_data("access")})
     assert response.status_code == 403
+    assert "Formulir tidak dapat dikirim" in response.content.decode()  # the portal's page, in Indonesian
     assert DataSubjectRequest.objects.count() == 0
+    english = client.post("/en/permintaan/access/", {"submission_key": key, **form_data("access")})
+    assert english.status_code == 403 and '<html lang="en">' in english.content.decode()
 
 
 def test_the_honeypot_answers_as_a_success_and_makes_nothing(client):
