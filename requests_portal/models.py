@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import re
 import uuid
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -122,6 +124,7 @@ class DeadlineRule(models.Model):
         return f"{self.get_right_display()} / {self.jurisdiction}: {self.period} {self.get_unit_display()}"
 
 
+JAKARTA = ZoneInfo("Asia/Jakarta")
 REFERENCE_PATTERN = re.compile(r"^\s*DSR-(\d{4})-(\d{1,12})\s*$", re.IGNORECASE)
 
 
@@ -217,6 +220,7 @@ class DataSubjectRequest(models.Model):
             models.Index(fields=["email"], name="request_email"),
             models.Index(fields=["phone"], name="request_phone"),
             models.Index(fields=["created_at"], name="request_created"),
+            models.Index(fields=["state", "closed_at"], name="request_state_closed"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(email="") | ~Q(phone=""), name="request_has_a_contact"),
@@ -227,7 +231,8 @@ class DataSubjectRequest(models.Model):
 
     @property
     def reference(self) -> str:
-        year = self.created_at.year if self.created_at else 0
+        # The year in Jakarta: a request of 1 January 03:00 WIB is of the new year.
+        year = timezone.localtime(self.created_at, JAKARTA).year if self.created_at else 0
         return f"DSR-{year}-{self.pk or 0:06d}"
 
     @property

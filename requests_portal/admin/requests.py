@@ -507,7 +507,8 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
         """A requester's file, for staff who may see the request: always a download, never rendered."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        attachment = get_object_or_404(RequestAttachment, pk=attachment_id, request_id=pk)
+        get_object_or_404(RequestAttachment, pk=attachment_id, request_id=pk)
+        attachment = services.request_attachment_read(request_id=pk, attachment_id=attachment_id, actor=request.user)
         response = FileResponse(
             io.BytesIO(bytes(attachment.content)), as_attachment=True, filename=attachment.filename,
             content_type=attachment.content_type,

@@ -251,6 +251,23 @@ def request_complete(*, request_id: int, actor=None, result: str) -> DataSubject
     return request
 
 
+def request_attachment_read(*, request_id: int, attachment_id: int, actor) -> RequestAttachment:
+    """A person opens a requester's file: the read is a step on personal data, so it is recorded."""
+    from ..models import CLOSED_STATES, OPEN_STATES
+
+    holder: dict[str, RequestAttachment] = {}
+
+    def change(request, now):
+        holder["file"] = RequestAttachment.objects.get(pk=attachment_id, request=request)
+
+    transition(
+        request_id, verb="attachment_read", what=_("membuka lampiran"), actor=actor,
+        permission="requests_portal.view_datasubjectrequest", allowed_from=OPEN_STATES | CLOSED_STATES,
+        note=str(attachment_id), change=change,
+    )
+    return holder["file"]
+
+
 def assignable_officers():
     """Active users who may work requests (for the assign form)."""
     User = get_user_model()

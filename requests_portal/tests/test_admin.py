@@ -392,6 +392,9 @@ def test_an_attachment_is_downloaded_by_staff_who_may_see_the_request(client, of
 
     client.force_login(auditor)
     assert client.get(url).status_code == 200
+    # Each read is a step on personal data: recorded in the trail, with who read it.
+    reads = request.events.filter(verb="attachment_read").order_by("seq")
+    assert [e.actor for e in reads] == [officer, auditor] and reads[0].note == str(attachment.pk)
     # staff without the request's view permission; and the wrong request's id
     client.force_login(User.objects.create_user("kasir", password="x" * 12, is_staff=True))
     assert client.get(url).status_code == 403
