@@ -1,9 +1,11 @@
 """What in the portal's own request records is personal, and how the engine erases it.
 
-A request is proof of how the controller answered a person: it is kept, anonymised, under the
-house rule `request-records` (two years after the request closes: the policy's 30-day
-deliberation, then BANI arbitration, with room for the proof to be asked for), then its kept
-rows go too. Erasing a requester keeps each request row and event (states, times, who acted,
+A request is proof of how the controller answered a person: it is kept under the house rule
+`request-records` (two years after the request closes: the policy's 30-day deliberation, then
+BANI arbitration, with room for the proof to be asked for), then anonymised (the rule's action):
+the engine's expiry of the records of no merchant, queued by the daily plan, erases every
+request closed before the cutoff as a requester's erasure would, and the messages each sent
+(`carries`). Erasing a requester keeps each request row and event (states, times, who acted,
 the keyed hashes the audit chain covers) and removes the addresses (replaced by their keyed
 hashes, so "did this person ask?" can still be answered by whoever knows the address), the
 names, what the requester wrote and what the officers wrote to them. Codes and attachments go
@@ -105,6 +107,10 @@ datamap.register(
     merchant=None,
     subject_via=("request",),
     dated_by="request__closed_at",
+    # The message exists only for its request: a requester's erasure takes it with her request,
+    # whoever it went to, and so does the end of the request's period (its address hashed, its
+    # text removed: messaging's declaration says how).
+    carries=("message",),
     personal={},
     not_personal=("id", "request", "message"),
 )

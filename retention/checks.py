@@ -88,6 +88,7 @@ def check_registry(registry: DataMap, *, app_configs=None) -> list[checks.CheckM
                 errors.append(_error(f"{entry.label}.{name} is normalised into {spec.normalised}, which does not exist.", model, 3))
 
         errors.extend(_check_parties(entry, registry, fields))
+        errors.extend(_check_carried(entry, registry, fields))
         for what, path in (("its merchant", entry.merchant), ("its retention date", entry.dated_by)):
             if path and path.split("__", 1)[0] not in fields:
                 errors.append(_error(f"{entry.label} reaches {what} through {path}, which does not exist.", model, 10))
@@ -132,6 +133,28 @@ def _check_parties(entry, registry, fields) -> list[checks.CheckMessage]:
             f"{entry.label} is deleted whole yet concerns several people ({', '.join(sorted(parties))}): "
             "a subject's erasure would take the others' data with it.", entry.model, 12,
         ))
+    return errors
+
+
+def _check_carried(entry, registry, fields) -> list[checks.CheckMessage]:
+    """What a row carries ends with it, so the row must have an end of its own (a rule and a
+    date), and each carried key must point to a declared table (whose declaration says how)."""
+    errors = []
+    if entry.carries and not (entry.retained_under and entry.dated_by):
+        errors.append(_error(
+            f"{entry.label} carries {', '.join(entry.carries)} but has no period of its own "
+            "(retained_under and dated_by).", entry.model, 14,
+        ))
+    for name in entry.carries:
+        field = fields.get(name)
+        target = (
+            registry.get(field.related_model)
+            if field is not None and (field.many_to_one or field.one_to_one) else None
+        )
+        if target is None:
+            errors.append(_error(
+                f"{entry.label}.carries names {name}, not a foreign key to a model in the data map.", entry.model, 14,
+            ))
     return errors
 
 

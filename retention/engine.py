@@ -3,7 +3,20 @@
 Safety design
 - Driven only by the data map (retention.registry): it names no table. A scope is one
   merchant (a purge), one data subject (by e-mail and/or phone, optionally within one
-  merchant), or the kept rows of a merchant whose retention period has ended (expiry).
+  merchant), or the kept rows whose retention period has ended (expiry): a purged
+  merchant's, or the records of no merchant (the portal's own requests), per rule.
+- What belongs to no merchant (a request, its events, codes, attachments) is reached by a
+  subject erasure (not one limited to a merchant) and by its own expiry, never by a purge:
+  the proof of a request a shop's customer made is not the shop's to erase.
+- Expiry does what the rule says at the end of its period: delete the kept rows, or keep
+  them anonymised (every personal field erased the data map's way: addresses hashed, names
+  masked, texts emptied; what is neither, such as the keyed hashes an audit chain covers,
+  stays). Either way the rows of tables deleted whole that are tied to them (`subject_via`: a
+  request's codes and attachments) are deleted, and the rows they carry (`carries`: a
+  request's messages) are erased the way their own table says. A subject a legal hold names
+  keeps every row tied to her (`exclude_subjects`). A subject erasure takes what her rows
+  carry too, whoever it went to; kept carried rows go first, while the row that carries them
+  still identifies her.
 - Whose a field is: a subject erasure changes, in each row, only the fields of the party the
   subject is in that row (a buyer's link and receipt address on her purchases; the cashier link
   only where she was the cashier). A merchant purge changes every personal field.
@@ -23,8 +36,10 @@ Safety design
   budget reached), which leaves every committed batch in place.
 - No Django cascade collector: deletes are SQL on primary keys, anonymisation is
   QuerySet.update(). Neither writes simple-history rows, deliberately: the engine erases the
-  history copies itself (they are personal data too), and the run record is the history of
-  what it did, as counts per table and action, never content.
+  history copies itself (they are personal data too: a purge reaches its merchant's, a subject
+  erasure those holding her identifiers, an anonymising expiry every copy of the rows it
+  reaches), and the run record is the history of what it did, as counts per table and
+  action, never content.
 - Dry run: the same counts, from COUNT queries over exactly the rows the run would touch;
   nothing is written.
 - Extension point: apps register erasure hooks in their datamap.py for what is not a
@@ -46,7 +61,7 @@ from merchants.identifiers import normalize_email, normalize_phone
 
 from .pseudonyms import is_pseudonym
 from .registry import MASK, DataMap, ModelMap, RowErasure, datamap
-from .selectors import identifier_condition, subject_conditions
+from .selectors import any_of, identifier_condition, subject_conditions
 
 __all__ = [
     "ANONYMISED", "DELETED", "MASK", "Counts", "Erasure", "ErasureRefused", "Result", "Scope", "merge_counts",
@@ -70,9 +85,15 @@ class Scope:
     phone: str | None = None
     # Merchants whose rows a subject erasure must leave alone (a legal hold covers them).
     exclude_merchants: frozenset[int] = frozenset()
-    # Expiry: the rule whose kept rows are deleted, and the date before which they are.
+    # Expiry: the rule whose kept rows have outlived it, the date before which they have, and
+    # what the rule does to them then (RowErasure: delete, or keep anonymised). Without a
+    # merchant, the records of no merchant.
     expiry_rule: str | None = None
     expiry_before: datetime | None = None
+    expiry_action: str = RowErasure.DELETE
+    # Subjects, as normalised (email, phone) pairs, whose rows an expiry must leave alone (a
+    # legal hold names them).
+    exclude_subjects: frozenset[tuple[str | None, str | None]] = frozenset()
 
     @classmethod
     def merchant(cls, merchant_id: int) -> Scope:
@@ -86,8 +107,16 @@ class Scope:
         return cls(merchant_id=merchant_id, email=email, phone=phone, exclude_merchants=frozenset(exclude_merchants))
 
     @classmethod
-    def expiry(cls, *, merchant_id: int, rule_key: str, before: datetime) -> Scope:
-        return cls(merchant_id=merchant_id, expiry_rule=rule_key, expiry_before=before)
+    def expiry(
+        cls, *, merchant_id: int | None, rule_key: str, before: datetime, action: str = RowErasure.DELETE,
+        exclude_subjects=(),
+    ) -> Scope:
+        """`merchant_id` None: the records of no merchant kept under `rule_key`."""
+        subjects = {(normalize_email(email), normalize_phone(phone)) for email, phone in exclude_subjects}
+        return cls(
+            merchant_id=merchant_id, expiry_rule=rule_key, expiry_before=before, expiry_action=RowErasure(action),
+            exclude_subjects=frozenset(s for s in subjects if any(s)),
+        )
 
     @property
     def is_subject(self) -> bool:
@@ -199,27 +228,38 @@ class Erasure:
             if scope.is_subject
             else {}
         )
+        self._carried: set[str] = set()
+        self._expiring = self._expiring_rows() if scope.is_expiry else {}
 
     # -- what is in scope ---------------------------------------------------------------
 
     def plan(self) -> list[Step]:
-        """The steps of the run, in order: children first, one per party in a subject erasure."""
+        """The steps of the run, in order: children first, one per party in a subject erasure.
+
+        Kept rows that another row carries (a request's messages) go first of all: a subject's
+        are found through the row that carries them, which must still identify her (as a child
+        goes before its parent), and anonymising them takes nothing another row needs.
+        """
+        order = list(reversed(self.registry.in_dependency_order()))
+        carried = {
+            self.registry.get(entry.model._meta.get_field(name).related_model).label
+            for entry in order for name in entry.carries
+        }
+        first = [e for e in order if e.label in carried and e.erasure == RowErasure.ANONYMISE]
         steps = []
-        for entry in reversed(self.registry.in_dependency_order()):
+        for entry in first + [e for e in order if e not in first]:
             steps.extend(step for step in self._steps(entry) if step.pending is not None)
         return steps
 
     def _steps(self, entry: ModelMap) -> Iterator[Step]:
-        if not entry.merchant:
+        if self.scope.is_expiry:
+            yield from self._expiry_steps(entry)
             return
         manager = entry.model._default_manager
         history = entry.history_model
-        if self.scope.is_expiry:
-            if entry.retained_under == self.scope.expiry_rule and entry.dated_by:
-                rows = manager.filter(**{entry.merchant: self.scope.merchant_id, f"{entry.dated_by}__lt": self.scope.expiry_before})
-                yield Step(entry, RowErasure.DELETE, tuple(entry.personal), rows, None)
-            return
         if not self.scope.is_subject:
+            if not entry.merchant:
+                return  # a purge reaches only what belongs to merchants
             rows = manager.filter(**{entry.merchant: self.scope.merchant_id})
             copies = history._default_manager.filter(**{entry.merchant: self.scope.merchant_id}) if history else None
             yield Step(entry, entry.erasure, tuple(entry.personal), rows, copies)
@@ -227,10 +267,13 @@ class Erasure:
         conditions = self._subject.get(entry.label)
         if not conditions:
             return
-        exclude = Q(**{f"{entry.merchant}__in": self.scope.exclude_merchants}) if self.scope.exclude_merchants else None
+        exclude = (
+            Q(**{f"{entry.merchant}__in": self.scope.exclude_merchants})
+            if self.scope.exclude_merchants and entry.merchant else None
+        )
         # A deleted row goes whole, whoever it concerns (the check allows one party there);
         # a kept row loses only the fields of the party the subject is in it.
-        by_party = conditions.items() if entry.erasure == RowErasure.ANONYMISE else [(None, _any(conditions.values()))]
+        by_party = conditions.items() if entry.erasure == RowErasure.ANONYMISE else [(None, any_of(conditions.values()))]
         for party, condition in by_party:
             rows = manager.filter(condition)
             if exclude is not None:
@@ -246,9 +289,69 @@ class Erasure:
         if not condition:
             return None
         copies = history._default_manager.filter(condition)
-        if self.scope.merchant_id is not None:
+        if self.scope.merchant_id is not None and entry.merchant:
             copies = copies.filter(**{entry.merchant: self.scope.merchant_id})
         return copies.exclude(exclude) if exclude is not None else copies
+
+    def _expiring_rows(self) -> dict[str, QuerySet]:
+        """Expiry: per declared table, the rows whose period has ended. The rule's own rows dated
+        before the cutoff (the merchant's, or those of no merchant); the rows of tables deleted
+        whole that are tied to them (subject_via); then the rows those carry. Parents first, so
+        that a tie is resolved after its target; each set already without what a hold keeps."""
+        scope, owned = self.scope, self.scope.merchant_id is not None
+        held = self._held_rows()
+        found: dict[str, QuerySet] = {}
+
+        def keep(entry: ModelMap, rows: QuerySet) -> None:
+            found[entry.label] = rows.exclude(held[entry.label]) if entry.label in held else rows
+
+        for entry in self.registry.in_dependency_order():
+            if bool(entry.merchant) != owned:
+                continue
+            manager = entry.model._default_manager
+            if entry.retained_under == scope.expiry_rule and entry.dated_by:
+                rows = manager.filter(**{f"{entry.dated_by}__lt": scope.expiry_before})
+                keep(entry, rows.filter(**{entry.merchant: scope.merchant_id}) if owned else rows)
+            elif entry.erasure == RowErasure.DELETE:
+                tied = Q()
+                for via in entry.subject_via:
+                    target = self.registry.get(entry.model._meta.get_field(via.field).related_model)
+                    if target is not None and target.label in found:
+                        tied |= Q(**{f"{via.field}__in": found[target.label].values("pk")})
+                if tied:
+                    keep(entry, manager.filter(tied))
+        for label in list(found):
+            carrier = self.registry.maps[label]
+            for name in carrier.carries:
+                f = carrier.model._meta.get_field(name)
+                target = self.registry.get(f.related_model)
+                rows = target.model._default_manager.filter(pk__in=found[label].values(f.attname))
+                self._carried.add(target.label)
+                keep(target, found[target.label] | rows if target.label in found else rows)
+        return found
+
+    def _held_rows(self) -> dict[str, Q]:
+        """Per declared table, the rows tied to a subject the scope must leave alone."""
+        held: dict[str, Q] = {}
+        for email, phone in sorted(self.scope.exclude_subjects, key=str):
+            for label, per_party in subject_conditions(email=email, phone=phone, registry=self.registry).items():
+                held[label] = held.get(label, Q()) | any_of(per_party.values())
+        return held
+
+    def _expiry_steps(self, entry: ModelMap) -> Iterator[Step]:
+        rows = self._expiring.get(entry.label)
+        if rows is None:
+            return
+        kept = entry.erasure == RowErasure.ANONYMISE
+        if kept and (entry.label in self._carried or self.scope.expiry_action == RowErasure.ANONYMISE):
+            # Kept, anonymised: every personal field, in the live rows and in every history copy
+            # of them (a copy may hold an address the live row no longer does).
+            history = entry.history_model
+            pk = entry.model._meta.pk.name
+            copies = history._default_manager.filter(**{f"{pk}__in": rows.values("pk")}) if history else None
+            yield Step(entry, RowErasure.ANONYMISE, tuple(entry.personal), rows, copies)
+        else:
+            yield Step(entry, RowErasure.DELETE, tuple(entry.personal), rows, None)
 
     def _references(self, entry: ModelMap) -> list:
         """Declared foreign keys pointing at `entry`'s table from other tables."""
@@ -303,6 +406,17 @@ class Erasure:
                 # joining the whole table (20-300 ms against under 1 ms on a big sales table).
                 referring = referring.exclude(Exists(step.live.filter(pk=OuterRef("pk"))))
         return referring
+
+    def has_work(self) -> bool:
+        """Whether run() would change anything: the dry run's question, asked with EXISTS (the
+        daily plan asks it without counting every row the rule ever kept)."""
+        for step in self.plan():
+            if step.live.exists():
+                return True
+            extra = step.extra_history
+            if extra is not None and extra.exists():
+                return True
+        return any(total_rows(hook(scope=self.scope, dry_run=True)) for hook in self.registry.erasure_hooks.values())
 
     # -- the run ------------------------------------------------------------------------
 
@@ -441,11 +555,3 @@ class Erasure:
                 if changes:
                     manager.filter(**{pk: row[0]}).update(**changes)
         return changed
-
-
-def _any(conditions) -> Q:
-    combined = Q()
-    for condition in conditions:
-        combined |= condition
-    return combined
-

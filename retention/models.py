@@ -235,7 +235,8 @@ class PurgeWarning(models.Model):
 class ErasureRun(models.Model):
     """The proof of one erasure: scope, rule, when, how far, counts per table and action.
 
-    Never content: a subject is kept only as keyed hashes of its identifiers.
+    Never content: a subject is kept only as keyed hashes of its identifiers. An expiry with no
+    merchant is that of the records of no merchant (the portal's requests) under its rule.
     """
 
     class Kind(models.TextChoices):
@@ -296,6 +297,13 @@ class ErasureRun(models.Model):
                 fields=["kind", "merchant_ref", "rule"],
                 condition=Q(state__in=["pending", "running"], dry_run=False, kind__in=["merchant_purge", "retention_expiry"]),
                 name="erasurerun_one_open_per_scope",
+            ),
+            # And one per rule for the expiry of records of no merchant (merchant_ref NULL, which
+            # the constraint above never compares).
+            models.UniqueConstraint(
+                fields=["kind", "rule"],
+                condition=Q(state__in=["pending", "running"], dry_run=False, kind="retention_expiry", merchant_ref__isnull=True),
+                name="erasurerun_one_open_per_rule",
             ),
         ]
         permissions = [("retry_erasurerun", _("Boleh mengulang penghapusan yang gagal"))]

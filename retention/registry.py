@@ -11,8 +11,11 @@ A declaration says, for one model:
   merchant) and what erasure does to it (null, mask, keyed hash, or retain);
 - every other field, explicitly, as not personal (the system check refuses silence);
 - what erasure does to the row: delete it, or keep it anonymised under a retention rule;
-- how the row belongs to a merchant (`merchant`) and to a subject found elsewhere
-  (`subject_via`: foreign keys to other declared models).
+- how the row belongs to a merchant (`merchant`; None for records of no merchant, such as
+  the portal's own requests) and to a subject found elsewhere (`subject_via`: foreign keys to
+  other declared models);
+- when a kept row's own period ends (`dated_by`), and which rows of other tables exist only
+  for it and end with it (`carries`).
 
 Nothing else in the project may list the tables that hold personal data: the access package,
 correction, the erasure of a subject and the purge of a merchant all ask this registry.
@@ -216,9 +219,13 @@ class ModelMap:
     # Via(field)): a row belongs to a subject when the row it points to does.
     subject_via: tuple[Via, ...] = ()
     # ORM path of the date a kept row's retention period runs from (for anonymised rows that
-    # are deleted when their own period ends). Lines and payments follow their sale's date so
-    # that they go with it.
+    # are erased when their own period ends, as their rule's action says). Lines and payments
+    # follow their sale's date so that they go with it.
     dated_by: str | None = None
+    # Foreign keys to rows of other declared tables that exist only for this row (a request's
+    # link to a message it sent): they are found with it (a subject's, whoever they went to) and
+    # erased with it when its own period ends, each the way its own table declares.
+    carries: tuple[str, ...] = ()
     description: str = ""
 
     @property

@@ -15,7 +15,7 @@ from merchants.models import Merchant
 from messaging.models import OutboundMessage
 
 from .models import ErasureRun, LegalHold, PurgeSchedule, PurgeWarning, RetentionRule
-from .registry import DataMap, FindBy, datamap
+from .registry import SUBJECT, DataMap, FindBy, datamap
 
 
 @dataclass
@@ -79,7 +79,8 @@ def subject_conditions(
     The subject is a row's party when one of that party's e-mail columns matches without
     regard to case, one of its phone columns matches in E.164, or one of its `Via` foreign keys
     points to a row whose party `of` the subject is. Identifiers are normalised here; callers
-    pass them as typed. Nothing is queried: the conditions hold subqueries.
+    pass them as typed. Nothing is queried: the conditions hold subqueries. Within one merchant
+    (`merchant_id`), tables of no merchant (the portal's own requests) are not searched.
     """
     email = normalize_email(email)
     phone = normalize_phone(phone)
@@ -87,6 +88,8 @@ def subject_conditions(
     if not email and not phone:
         return found
     for entry in registry.in_dependency_order():
+        if merchant_id is not None and not entry.merchant:
+            continue
         conditions: dict[str, Q] = {}
         for party in entry.parties:
             condition = identifier_condition(entry, email=email, phone=phone, party=party)
@@ -102,7 +105,29 @@ def subject_conditions(
             conditions = {p: c & Q(**{entry.merchant: merchant_id}) for p, c in conditions.items()}
         if conditions:
             found[entry.label] = dict(sorted(conditions.items()))
+    # What a found row carries (the messages a request sent) is found with it, whoever it went
+    # to, in every party of its table: it exists only for that row.
+    for label in list(found):
+        carrier = registry.maps[label]
+        for name in carrier.carries:
+            f = carrier.model._meta.get_field(name)
+            target = registry.get(f.related_model)
+            rows = carrier.model._default_manager.filter(any_of(found[label].values())).values(f.attname)
+            carried = Q(pk__in=rows)
+            if merchant_id is not None and target.merchant:
+                carried &= Q(**{target.merchant: merchant_id})
+            known = found.get(target.label, {})
+            parties = set(target.parties or [SUBJECT]) | set(known)
+            found[target.label] = {party: known.get(party, Q()) | carried for party in sorted(parties)}
     return found
+
+
+def any_of(conditions) -> Q:
+    """The rows that meet any of the conditions (none: an empty Q, which the caller tests)."""
+    combined = Q()
+    for condition in conditions:
+        combined |= condition
+    return combined
 
 
 def subject_querysets(
@@ -128,28 +153,32 @@ def subject_records(
     """Every record the data map finds for one subject, grouped by merchant, with counts.
 
     One grouped count query per declared model plus one for the merchants' names: bounded by
-    the size of the data map, never by the number of records.
+    the size of the data map, never by the number of records. Tables of no merchant (the
+    portal's own requests) count under merchant None.
     """
-    per_merchant: dict[int, list[TableHit]] = {}
+    per_merchant: dict[int | None, list[TableHit]] = {}
     for label, queryset in subject_querysets(
         email=email, phone=phone, merchant_id=merchant_id, registry=registry
     ).items():
         entry = registry.maps[label]
-        if not entry.merchant:
-            continue
-        rows = queryset.order_by().values(entry.merchant).annotate(n=Count("pk"))
-        for row in rows:
-            per_merchant.setdefault(row[entry.merchant], []).append(
+        if entry.merchant:
+            rows = queryset.order_by().values_list(entry.merchant).annotate(n=Count("pk"))
+        else:
+            rows = [(None, queryset.count())]
+        for owner, n in rows:
+            if not n:
+                continue
+            per_merchant.setdefault(owner, []).append(
                 TableHit(
                     label=label,
                     name=str(entry.model._meta.verbose_name_plural),
-                    count=row["n"],
+                    count=n,
                     categories=entry.categories,
                 )
             )
     names = dict(Merchant.objects.filter(pk__in=[pk for pk in per_merchant if pk]).values_list("pk", "business_name"))
     merchants = [
-        # Records tied to no merchant (a message to the person) come last, under merchant None.
+        # Records tied to no merchant (a message to the person, a request) come last, under None.
         MerchantRecords(merchant_id=pk, merchant_name=names.get(pk, ""), tables=tables)
         for pk, tables in sorted(per_merchant.items(), key=lambda item: (item[0] is None, item[0] or 0))
     ]
@@ -174,6 +203,11 @@ def holds_for_subject(*, email: str | None = None, phone: str | None = None, now
     if not condition:
         return LegalHold.objects.none()
     return LegalHold.objects.filter(LegalHold.active_q(now)).filter(condition).order_by("placed_at")
+
+
+def holds_on_subjects(*, now=None) -> QuerySet:
+    """Active holds that name a data subject (by e-mail and/or phone), whatever merchant they also name."""
+    return LegalHold.objects.filter(LegalHold.active_q(now)).exclude(subject_email="", subject_phone="").order_by("pk")
 
 
 def held_merchant_ids(*, now=None) -> set[int]:
@@ -346,9 +380,10 @@ def reactivated_unnoticed() -> QuerySet:
     return PurgeSchedule.objects.filter(state=PurgeSchedule.State.SCHEDULED, merchant__churned_at__isnull=True)
 
 
-def expiring_entries(registry: DataMap = datamap):
-    """Declared tables whose kept rows end with their own period, top-level date first."""
-    return [e for e in registry if e.retained_under and e.dated_by and e.merchant]
+def expiring_entries(registry: DataMap = datamap, *, merchant: bool = True):
+    """Declared tables whose kept rows end with their own period: a merchant's (kept after its
+    purge), or with `merchant=False` those of no merchant (the portal's own requests)."""
+    return [e for e in registry if e.retained_under and e.dated_by and bool(e.merchant) == merchant]
 
 
 def merchants_with_expired_records(*, cutoffs: dict[str, object], registry: DataMap = datamap) -> QuerySet:

@@ -2,7 +2,7 @@
 
 Registered by name (services queue them by name, never importing this module). Acknowledged
 late (settings) so a killed worker's task is delivered again; safe to run twice: the purge and
-the expiry claim their run (a second copy finds it claimed and returns), and the engine only
+the expiries claim their run (a second copy finds it claimed and returns), and the engine only
 touches rows that still need it.
 """
 
@@ -12,6 +12,7 @@ from celery import shared_task
 
 from . import services
 from .models import PurgeSchedule
+from .services.expiry import RECORDS_EXPIRE_TASK
 from .services.plan import EXPIRE_TASK
 from .services.purge import PURGE_TASK
 
@@ -55,3 +56,11 @@ def retention_expire(merchant_id: int) -> list[int]:
     if any(run.state == run.State.RUNNING for run in runs):
         retention_expire.delay(merchant_id)
     return [run.pk for run in runs]
+
+
+@shared_task(name=RECORDS_EXPIRE_TASK, acks_late=True, **RETRY)
+def records_expire(rule_id: int) -> int | None:
+    run = services.records_expire(rule_id=rule_id)
+    if run is not None and run.state == run.State.RUNNING:  # its time budget ran out: queued again
+        records_expire.delay(rule_id)
+    return run.pk if run is not None else None

@@ -5,7 +5,8 @@
 - purge:    merchant_purge, merchant_purge_dry_run, purge_retry
 - warnings: purge_warnings_send, purge_warning_give
 - subject:  subject_erase
-- expiry:   retention_expire, expiry_cutoffs
+- expiry:   retention_expire (a purged merchant's kept records), records_expire (the records of
+            no merchant: the portal's requests), expiry_cutoffs, records_expiry_due
 - plan:     purge_plan (daily), work_resume_stalled (every minute)
 - runs:     the one life of a run record (claim, record, finish, stop, fail, release), shared
             with the request executions of the requests app.
@@ -13,7 +14,7 @@
 
 from .churn import churn_detect, merchant_churn, merchant_reactivate
 from .common import CHURN_RULE, TRANSIENT_DB_ERRORS, require_permission
-from .expiry import expiry_cutoffs, retention_expire
+from .expiry import expiry_cutoffs, records_expire, records_expiry_due, retention_expire
 from .holds import hold_lift, hold_place, hold_validate
 from .plan import purge_plan, work_resume_stalled
 from .purge import merchant_purge, merchant_purge_dry_run, purge_retry
@@ -23,6 +24,6 @@ from .warnings import purge_warning_give, purge_warnings_send
 __all__ = [
     "CHURN_RULE", "TRANSIENT_DB_ERRORS", "churn_detect", "expiry_cutoffs", "hold_lift", "hold_place", "hold_validate",
     "merchant_churn", "merchant_purge", "merchant_purge_dry_run", "merchant_reactivate", "purge_plan", "purge_retry",
-    "purge_warning_give", "purge_warnings_send", "require_permission", "retention_expire", "subject_erase",
-    "work_resume_stalled",
+    "purge_warning_give", "purge_warnings_send", "records_expire", "records_expiry_due", "require_permission",
+    "retention_expire", "subject_erase", "work_resume_stalled",
 ]

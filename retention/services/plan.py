@@ -1,7 +1,8 @@
 """The daily plan, and the sweep that resumes stalled work within minutes.
 
 The plan (beat, daily): notice churn set in JUNOPOS's tables, give the warnings that are due,
-queue one purge per due merchant, queue expiry for purged merchants whose kept records ended.
+queue one purge per due merchant, queue expiry for purged merchants whose kept records ended,
+and one expiry per rule whose records of no merchant (the portal's requests) ended.
 The sweep (beat, every minute): queue again every run whose worker's lease ran out (a worker
 killed, a purge that used its time budget) and every message whose task was lost, so that a
 killed worker's purge goes on within minutes, whatever the time of day, without a person.
@@ -19,7 +20,7 @@ from messaging.services import messages_resume_stalled
 from ..models import ErasureRun, PurgeSchedule
 from ..selectors import churn_rules, merchants_with_expired_records, runs_stalled, schedules_due
 from .churn import churn_detect
-from .expiry import expiry_cutoffs
+from .expiry import RECORDS_EXPIRE_TASK, expiry_cutoffs, records_expiry_due
 from .purge import PURGE_TASK
 from .runs import end_unheld_runs
 from .warnings import purge_warnings_send
@@ -41,26 +42,32 @@ def purge_plan(*, now: datetime | None = None) -> dict[str, int]:
         enqueue_on_commit(PURGE_TASK, schedule_id)
     for merchant_id in expired:
         enqueue_on_commit(EXPIRE_TASK, merchant_id)
+    records = records_expiry_due(now=now)
+    for rule_id in records:
+        enqueue_on_commit(RECORDS_EXPIRE_TASK, rule_id)
     stalled = work_resume_stalled(now=now)
     return {
         "detected_churn": detected["churned"], "detected_reactivation": detected["reactivated"],
         "warned": warned, "due": len(due), "stalled": stalled["runs"], "expired": len(expired),
+        "records_expired": len(records),
     }
 
 
 def work_resume_stalled(*, now: datetime | None = None) -> dict[str, int]:
     """Queue again the runs and messages whose worker is gone (beat, every minute)."""
     now = now or timezone.now()
-    runs = list(runs_stalled(now=now).values_list("pk", "kind", "merchant_ref"))
+    runs = list(runs_stalled(now=now).values_list("pk", "kind", "merchant_ref", "rule_id"))
     schedules = dict(
         PurgeSchedule.objects.filter(
-            merchant_id__in=[m for _pk, kind, m in runs if kind == ErasureRun.Kind.MERCHANT_PURGE]
+            merchant_id__in=[m for _pk, kind, m, _rule in runs if kind == ErasureRun.Kind.MERCHANT_PURGE]
         ).values_list("merchant_id", "pk")
     )
     resumed = 0
-    for run_id, kind, merchant_id in runs:
+    for run_id, kind, merchant_id, rule_id in runs:
         if kind == ErasureRun.Kind.MERCHANT_PURGE and merchant_id in schedules:
             enqueue_on_commit(PURGE_TASK, schedules[merchant_id])
+        elif kind == ErasureRun.Kind.RETENTION_EXPIRY and merchant_id is None:
+            enqueue_on_commit(RECORDS_EXPIRE_TASK, rule_id)  # the records of no merchant, per rule
         elif kind == ErasureRun.Kind.RETENTION_EXPIRY:
             enqueue_on_commit(EXPIRE_TASK, merchant_id)
         elif kind == ErasureRun.Kind.SUBJECT_ERASURE:

@@ -1,12 +1,18 @@
 import hashlib
+import uuid
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from merchants.tests.factories import (
     BankAccountFactory, DeviceSessionFactory, LoyaltyCustomerFactory, MerchantFactory, OutletFactory,
     PaymentFactory, SaleFactory, SaleLineFactory, StaffUserFactory,
 )
 from messaging.models import OutboundMessage
+from requests_portal.models import DataSubjectRequest
+from requests_portal.services import request_enter, request_refuse, request_submit, request_withdraw
+from requests_portal.services.intake import Upload
 from retention.registry import datamap
 
 
@@ -49,6 +55,12 @@ def build_shop(*, customers=3, sales=4, email_domain="contoh.co.id"):
         sent_at=shop.subscription_started_at, attempts=1,
     )
     return shop
+
+
+@pytest.fixture(autouse=True)
+def _phone_messages_in_tmp(settings, tmp_path):
+    # Requests send codes by WhatsApp; without a gateway each message is written as a file.
+    settings.PHONE_OUTBOX_DIR = tmp_path / "sms"
 
 
 @pytest.fixture
@@ -130,3 +142,45 @@ def member_of(group: str, username: str | None = None):
     user = get_user_model().objects.create_user(username or group.split()[0].lower(), password="x" * 12, is_staff=True)
     user.groups.add(Group.objects.get(name=group))
     return user
+
+
+# -- the portal's own requests, made through the request services ----------------------------
+
+PDF = b"%PDF-1.4\n% surat kuasa bermeterai\n"
+
+
+def submitted(*, name: str, email: str, phone: str = "", shop: str = "Warung Sumber Rejeki", merchant=None,
+              withdraw: bool = True) -> DataSubjectRequest:
+    """A correction asked for on someone's behalf through the public form (codes, a letter of
+    authority, messages), then withdrawn by the requester (closed)."""
+    request, _created = request_submit(
+        submission_key=uuid.uuid4().hex, right="correction",  # random, as the form's: it names no one
+        subject_role="customer", requester_name=name, email=email, phone=phone, shop_name=shop,
+        merchant_id=merchant.pk if merchant else None, is_representative=True, subject_name=f"Ibunda {name}",
+        wrong_data=f"Alamat lama {name}: Jl. Melati No. 7", correct_data=f"Alamat baru {name}: Jl. Kenanga No. 12",
+        authorisation=Upload(f"surat-kuasa-{name.split()[0].lower()}.pdf", PDF + name.encode()), language="id",
+    )
+    if withdraw:
+        request_withdraw(request_id=request.pk)
+    return DataSubjectRequest.objects.get(pk=request.pk)
+
+
+def entered(officer, *, name: str, email: str, phone: str) -> DataSubjectRequest:
+    """A request that came by e-mail, entered by an officer with notes, then refused (closed)."""
+    request = request_enter(
+        actor=officer, channel="email", right="access", subject_role="customer", requester_name=name, email=email,
+        phone=phone, shop_name="Toko Kelontong Makmur", language="id",
+        original_message=f"Selamat siang, saya {name}, mohon salinan data saya.",
+        identity_method=f"KTP atas nama {name} dicocokkan lewat panggilan video",
+        note=f"Masuk dari kotak surat, pengirim {email}",
+    )
+    request_refuse(
+        request_id=request.pk, actor=officer, reason="identity", text=f"Foto KTP {name} tidak terbaca.",
+    )
+    return DataSubjectRequest.objects.get(pk=request.pk)
+
+
+def closed(request: DataSubjectRequest, *, ago: timedelta, now=None) -> DataSubjectRequest:
+    """Move a request's closing back in time (the closing time is not in its audit chain)."""
+    DataSubjectRequest.objects.filter(pk=request.pk).update(closed_at=(now or timezone.now()) - ago)
+    return DataSubjectRequest.objects.get(pk=request.pk)

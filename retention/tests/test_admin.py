@@ -49,8 +49,11 @@ def test_change_form_and_history_load(admin_client):
 
 
 def test_search_by_legal_basis(admin_client):
-    response = admin_client.get(CHANGELIST, {"q": "UU KUP"})
+    # Each word is searched for on its own: "UU KUP" also finds the request records' "mencakup".
+    response = admin_client.get(CHANGELIST, {"q": "UU KUP Pasal 28"})
     assert [r.key for r in response.context["cl"].result_list] == ["tax-records"]
+    response = admin_client.get(CHANGELIST, {"q": "Bukti penanganan permintaan"})
+    assert [r.key for r in response.context["cl"].result_list] == ["request-records"]
 
 
 def test_correcting_a_rule_keeps_its_key_and_records_history(admin_client):

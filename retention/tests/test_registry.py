@@ -172,6 +172,17 @@ def test_every_model_of_every_project_app_must_be_declared():
     assert apps.get_app_config("requests_portal")  # the real registry is untouched
 
 
+def test_what_a_row_carries_must_be_a_declared_table_and_the_row_must_have_a_period():
+    registry = DataMap(maps=dict(datamap.maps), exempt=dict(datamap.exempt))
+    registry.maps.pop("messaging.OutboundMessage")
+    errors = [e for e in check_registry(registry, app_configs=[]) if e.id == "retention.E014"]
+    assert [e.msg for e in errors] == [
+        "requests_portal.RequestMessage.carries names message, not a foreign key to a model in the data map."
+    ]
+    registry = _customer_map(DataMap(), carries=("merchant",))  # and no rule, no date of its own
+    assert _ids(check_registry(registry, app_configs=[])).count("retention.E014") == 2
+
+
 def test_a_reference_from_an_undeclared_model_into_rows_the_engine_deletes_fails_the_check():
     """PurgeWarning (exempt) may point at messages only because the engine never deletes them."""
     from django.apps import apps

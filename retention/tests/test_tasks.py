@@ -18,9 +18,9 @@ from junoprivacy.testing import wait_until
 from retention import services
 from retention.engine import Erasure, Scope
 from retention.models import ErasureRun, PurgeSchedule
-from retention.tasks import merchant_purge, purge_plan
+from retention.tasks import merchant_purge, purge_plan, records_expire
 
-from .conftest import build_shop, merchant_checksum, warned_schedule
+from .conftest import build_shop, closed, merchant_checksum, submitted, warned_schedule
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -312,3 +312,38 @@ def test_beat_runs_the_daily_plan_and_the_plan_purges_a_due_merchant(cluster):
     assert run.state == ErasureRun.State.COMPLETED and run.attempts == 1 and run.counts == planned
     assert Erasure(Scope.merchant(shop.pk)).count() == {}
     assert merchant_checksum(bystander.pk) == untouched
+
+
+def test_the_plan_on_a_worker_anonymises_request_records_past_their_two_years(cluster, tmp_path):
+    from requests_portal.audit import audit_anchor, audit_verify
+    from requests_portal.models import DataSubjectRequest, VerificationCode
+    from retention.models import RetentionRule
+    from retention.services.expiry import records_scope
+
+    old = [
+        closed(submitted(name=f"Pemohon Lama {i}", email=f"lama{i}@contoh.id", phone=f"0812 1000 00{i:02d}"),
+               ago=timedelta(days=731))
+        for i in range(2)
+    ]
+    recent = closed(submitted(name="Pemohon Baru", email="baru@contoh.id"), ago=timedelta(days=10))
+    audit_anchor()
+    rule = RetentionRule.objects.get(key="request-records")
+    planned = Erasure(records_scope(rule, now=timezone.now())[0]).count()
+    assert total(planned) > 2 * BATCH_SIZE  # several batches
+
+    cluster.worker(env={"PHONE_OUTBOX_DIR": str(tmp_path / "sms")})
+    cluster.send(purge_plan)
+    run = wait_until(
+        lambda: ErasureRun.objects.filter(kind=ErasureRun.Kind.RETENTION_EXPIRY, merchant_ref=None, state="completed").first(),
+        timeout=30, what="purge_plan -> records_expire to anonymise the old requests",
+    )
+    assert run.rule_id == rule.pk and run.attempts == 1 and run.counts == planned
+    assert run.rows_done == run.rows_total == total(planned)
+    assert cluster.successes(records_expire) == [str(run.pk)]
+    assert re.search(r"retention\.purge_plan\[[^\]]+\] succeeded in [\d.]+s: .*'records_expired': 1", cluster.logs())
+    assert not VerificationCode.objects.filter(request__in=old).exists()
+    assert VerificationCode.objects.filter(request=recent).exists()
+    assert list(DataSubjectRequest.objects.filter(pk__in=[r.pk for r in old]).values_list("requester_name", flat=True)) == [
+        "[dihapus]", "[dihapus]",
+    ]
+    assert audit_verify().intact
