@@ -99,7 +99,7 @@ def test_churn_recorded_from_the_admin_and_overdue_shown_in_red(officer_client, 
     with django_assert_max_num_queries(10):
         page = officer_client.get(reverse("admin:retention_purgeschedule_changelist"))
     html = page.content.decode()
-    assert html.count("color:#ba2121") == 1 and "Catat merchant berhenti" in html
+    assert html.count("retention-overdue") == 1 and "Catat merchant berhenti" in html
     assert html.count("menunggu peringatan") == 4  # the one just churned, and three as late but never warned
     bad = officer_client.post(reverse("admin:retention_purgeschedule_churn"), {"merchant": 999999, "churned_at_0": "", "churned_at_1": ""})
     assert "tidak ditemukan" in bad.content.decode()
