@@ -55,7 +55,7 @@ DETAILS_TEXT = {
         _("Mis. penggunaan data Anda untuk promosi, sampai data Anda diperbaiki."),
     ),
     Right.OBJECTION: (
-        _("Keputusan otomatis mana yang Anda keberatan?"),
+        _("Anda keberatan atas keputusan otomatis yang mana?"),
         _("Ceritakan keputusannya, kapan terjadi, dan apa dampaknya bagi Anda."),
     ),
     Right.APPEAL: (
@@ -96,9 +96,9 @@ class RequestForm(forms.Form):
     """One right's request. Which fields it has depends on the right."""
 
     subject_role = forms.ChoiceField(
-        label=_("Siapa Anda bagi JUNOPOS?"), choices=SubjectRole.choices, widget=forms.RadioSelect,
+        label=_("Apa hubungan Anda dengan JUNOPOS?"), choices=SubjectRole.choices, widget=forms.RadioSelect,
         help_text=_("Jika Anda mengajukan atas nama orang lain, pilih hubungan orang itu dengan JUNOPOS."),
-        error_messages={"required": _("Pilih siapa Anda bagi JUNOPOS.")},
+        error_messages={"required": _("Pilih hubungan Anda dengan JUNOPOS.")},
     )
     shop_name = forms.CharField(
         label=_("Nama toko"), required=False, max_length=200,

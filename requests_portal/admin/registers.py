@@ -120,7 +120,7 @@ class RequestEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def actor_col(self, obj):
         return display.actor_label(obj)
 
-    @admin.display(description=_("dari \u2192 ke"))
+    @admin.display(description=_("dari → ke"))
     def from_to(self, obj):
         if not obj.to_state:
             return "-"

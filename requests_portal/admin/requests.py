@@ -482,7 +482,7 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
         else:
             if action not in available_actions(obj, request.user):
                 self.message_user(
-                    request, _("Langkah \u201c%(action)s\u201d tidak tersedia untuk %(ref)s sekarang.")
+                    request, _("Langkah “%(action)s” tidak tersedia untuk %(ref)s sekarang.")
                     % {"action": ACTION_LABELS[action], "ref": obj.reference}, messages.WARNING,
                 )
                 return redirect(page)

@@ -33,7 +33,7 @@ def lock(request_id: int) -> DataSubjectRequest:
 def require_state(request: DataSubjectRequest, allowed: Iterable[str], *, what: str) -> None:
     if request.state not in set(allowed):
         raise TransitionRefused(
-            _("Permintaan %(ref)s berstatus \u201c%(state)s\u201d: tidak dapat %(what)s.")
+            _("Permintaan %(ref)s berstatus “%(state)s”: tidak dapat %(what)s.")
             % {"ref": request.reference, "state": request.get_state_display(), "what": what}
         )
 

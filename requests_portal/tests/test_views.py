@@ -145,7 +145,7 @@ def test_an_appeal_names_the_refused_request(client, make_request, officer):
         ({"email": "bukan-alamat"}, "email", "Alamat e-mail tidak valid."),
         ({"phone": "12"}, "phone", "Nomor telepon tidak valid."),
         ({"shop_name": ""}, "shop_name", "Sebutkan toko tempat Anda menjadi pelanggan."),
-        ({"subject_role": ""}, "subject_role", "Pilih siapa Anda bagi JUNOPOS."),
+        ({"subject_role": ""}, "subject_role", "Pilih hubungan Anda dengan JUNOPOS."),
         ({"is_representative": "on"}, "subject_name", "Sebutkan nama orang yang Anda wakili."),
         ({"is_representative": "on", "subject_name": "Budi"}, "authorisation", "Unggah surat kuasa"),
     ],
