@@ -23,6 +23,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from merchants.models import Merchant
@@ -116,7 +117,7 @@ class DeadlineRule(models.Model):
 
     class Meta:
         verbose_name = _("tenggat hukum")
-        verbose_name_plural = _("tenggat hukum")
+        verbose_name_plural = pgettext_lazy("plural", "tenggat hukum")
         ordering = ["jurisdiction", "right"]
         constraints = [models.UniqueConstraint(fields=["right", "jurisdiction"], name="deadline_right_jurisdiction")]
 
@@ -206,7 +207,7 @@ class DataSubjectRequest(models.Model):
 
     class Meta:
         verbose_name = _("permintaan subjek data")
-        verbose_name_plural = _("permintaan subjek data")
+        verbose_name_plural = pgettext_lazy("plural", "permintaan subjek data")
         ordering = ["due_at", "created_at"]
         permissions = [
             ("work_request", _("Menangani permintaan (menugaskan, bertanya, memperpanjang, menolak, menyetujui)")),
@@ -275,7 +276,7 @@ class RequestEvent(models.Model):
 
     class Meta:
         verbose_name = _("peristiwa permintaan")
-        verbose_name_plural = _("peristiwa permintaan")
+        verbose_name_plural = pgettext_lazy("plural", "peristiwa permintaan")
         ordering = ["request", "seq"]
         constraints = [models.UniqueConstraint(fields=["request", "seq"], name="event_request_seq")]
         indexes = [
@@ -299,7 +300,7 @@ class AuditAnchor(models.Model):
 
     class Meta:
         verbose_name = _("jangkar jejak audit")
-        verbose_name_plural = _("jangkar jejak audit")
+        verbose_name_plural = pgettext_lazy("plural", "jangkar jejak audit")
         ordering = ["seq"]
 
     def __str__(self):
@@ -328,7 +329,7 @@ class VerificationCode(models.Model):
 
     class Meta:
         verbose_name = _("kode verifikasi")
-        verbose_name_plural = _("kode verifikasi")
+        verbose_name_plural = pgettext_lazy("plural", "kode verifikasi")
         constraints = [models.UniqueConstraint(fields=["request", "via"], name="code_request_via")]
 
     def __str__(self):
@@ -358,7 +359,7 @@ class RequestAttachment(models.Model):
 
     class Meta:
         verbose_name = _("lampiran")
-        verbose_name_plural = _("lampiran")
+        verbose_name_plural = pgettext_lazy("plural", "lampiran")
 
     def __str__(self):
         return self.filename
@@ -372,7 +373,7 @@ class RequestMessage(models.Model):
 
     class Meta:
         verbose_name = _("pesan permintaan")
-        verbose_name_plural = _("pesan permintaan")
+        verbose_name_plural = pgettext_lazy("plural", "pesan permintaan")
 
     def __str__(self):
         return f"{self.request_id} -> {self.message_id}"
