@@ -233,6 +233,11 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 # 0: locked until a superuser deletes the access attempt in the admin.
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30)) or None
 AXES_LOCKOUT_CALLABLE = "junoprivacy.admin_site.lockout_response"
+# The client's address as the public forms' rate limits count it: REMOTE_ADDR, or behind
+# RATELIMIT_PROXY_COUNT trusted proxies the address the outermost one saw. Without it, behind the
+# TLS proxy every client would have the proxy's address, and anyone knowing a username could
+# lock its owner out.
+AXES_CLIENT_IP_CALLABLE = "requests_portal.ratelimits.axes_client_ip"
 # Staff need a second factor (TOTP, django-otp) for the admin, except on a developer's machine.
 ADMIN_REQUIRE_OTP = env.bool("ADMIN_REQUIRE_OTP", default=not DEBUG)
 OTP_TOTP_ISSUER = "JUNO Privacy"

@@ -94,3 +94,9 @@ def limit_step(request, *, step: str, request_id: int) -> Limited | None:
             request, group=f"step.{step}.request", values=[str(request_id)], rate=settings.RATELIMIT_STEP_PER_REQUEST,
         ),
     )
+
+
+def axes_client_ip(request) -> str | None:
+    """client_ip for django-axes (AXES_CLIENT_IP_CALLABLE): the same address, None when there is none."""
+    address = client_ip(request)
+    return None if address == "unknown" else address

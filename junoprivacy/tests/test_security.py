@@ -75,6 +75,23 @@ def test_failures_lock_out_the_username_from_that_address_only(client, staff):
     assert attempt.failures_since_start >= settings.AXES_FAILURE_LIMIT
 
 
+def test_behind_the_proxy_failures_count_per_client_not_per_proxy(client, staff, settings):
+    settings.RATELIMIT_PROXY_COUNT = 1
+    proxy = "10.0.0.2"
+
+    def attempt(c, password, forwarded):
+        return c.post("/admin/login/", {"username": "petugas", "password": password, "next": "/admin/"},
+                      REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=forwarded)
+
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        attempt(client, "salah-sekali", "198.51.100.7")
+    assert attempt(client, PASSWORD, "198.51.100.7").status_code == 429
+    # The owner, behind the same proxy from her own address, still gets in.
+    assert attempt(Client(), PASSWORD, "203.0.113.9").status_code == 302
+    # A forged left part of the header changes nothing: the proxy's own entry is the one counted.
+    assert attempt(Client(), PASSWORD, "1.2.3.4, 198.51.100.7").status_code == 429
+
+
 def test_the_lockout_page_follows_the_language_of_the_address(client, staff, settings):
     settings.AXES_FAILURE_LIMIT = 1
     response = _post_login(client, "petugas", "salah-sekali", path="/en/admin/login/")
