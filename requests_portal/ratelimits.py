@@ -15,10 +15,16 @@ is exactly right) and warns about Django's own Redis cache, which increments ato
 from __future__ import annotations
 
 import ipaddress
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
 from django_ratelimit.core import get_usage
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+# What a cache that is down raises (Django's Redis cache lets redis-py's errors through).
+CACHE_DOWN = (RedisError, ConnectionError, TimeoutError)
 
 # The fewest seconds a limited person is told to wait (a counter the cache could not read says -1).
 MIN_RETRY_SECONDS = 60
@@ -55,9 +61,15 @@ def client_ip(request) -> str:
 
 
 def _hit(request, *, group: str, value: str, rate: str) -> Limited | None:
-    usage = get_usage(
-        request, group=f"portal.{group}", key=lambda _group, _request: value, rate=rate, increment=True,
-    )
+    try:
+        usage = get_usage(
+            request, group=f"portal.{group}", key=lambda _group, _request: value, rate=rate, increment=True,
+        )
+    except CACHE_DOWN as exc:
+        # A cache that is down must not lose what a person asks: the request is taken unlimited,
+        # and the operator is told (the limits are a brake on abuse, not the door's lock).
+        logger.error("rate limit %s not counted, the cache is unavailable: %s", group, exc)
+        return None
     if usage is None or not usage["should_limit"]:
         return None
     return Limited(retry_after=max(int(usage["time_left"]), MIN_RETRY_SECONDS))

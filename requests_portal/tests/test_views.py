@@ -325,6 +325,22 @@ def test_too_many_submissions_for_one_address_get_a_429_whatever_the_ip(settings
     assert DataSubjectRequest.objects.count() == 2
 
 
+def test_a_cache_that_is_down_loses_no_request(client, monkeypatch, caplog):
+    # Redis down while the form is posted: the limits cannot count, the request is still taken.
+    import redis
+
+    from requests_portal import ratelimits
+
+    def down(*args, **kwargs):
+        raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(ratelimits, "get_usage", down)
+    response = post_form(client, "access", email="tetap@example.test")
+    assert response.status_code == 303
+    assert DataSubjectRequest.objects.filter(email="tetap@example.test").count() == 1
+    assert "cache is unavailable" in caplog.text
+
+
 def test_the_429_page_is_in_the_language_of_the_page(client, settings):
     settings.RATELIMIT_SUBMIT_PER_IP = "1/h"
     post_form(client, "access", prefix="/en")
