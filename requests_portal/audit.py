@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from . import pagecache
 from .models import AuditAnchor, DataSubjectRequest, RequestEvent
 
 # Events anchored per link of the global chain (the rest wait for the next minute).
@@ -72,6 +73,8 @@ def chain_event(
     )
     event.hash = hash_of(event)
     event.save(force_insert=True)
+    # Every change a requester can see writes an event: the status page kept rendered goes with it.
+    pagecache.forget_status(request.public_id)
     request.event_count = seq
     request.head_hash = event.hash
     return event

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
@@ -27,12 +28,22 @@ def status_token(request: DataSubjectRequest) -> str:
     return signing.dumps(str(request.public_id), salt=STATUS_SALT, compress=True)
 
 
-def request_from_token(token: str) -> DataSubjectRequest | None:
+def public_id_from_token(token: str) -> str | None:
+    """The public id a status link names, if its signature holds (no query)."""
     try:
-        public_id = signing.loads(token, salt=STATUS_SALT)
+        return str(signing.loads(token, salt=STATUS_SALT))
     except signing.BadSignature:
         return None
-    return DataSubjectRequest.objects.filter(public_id=public_id).first()
+
+
+def request_from_token(token: str) -> DataSubjectRequest | None:
+    public_id = public_id_from_token(token)
+    if public_id is None:
+        return None
+    try:
+        return DataSubjectRequest.objects.filter(public_id=public_id).first()
+    except ValidationError:  # a signed value that is not a UUID
+        return None
 
 
 def absolute(path: str) -> str:

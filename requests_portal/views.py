@@ -24,12 +24,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import ratelimits, services
+from . import pagecache, ratelimits, services
 from .exceptions import RequestError
 from .formatting import format_due
-from .forms import AnswerForm, CodeForm, RequestForm, ResendForm, WithdrawForm
+from .forms import AnswerForm, CodeForm, RequestForm, ResendForm, WithdrawForm, new_submission_key
 from .models import DataSubjectRequest, Right, State
-from .notifications import read_verify_link, request_from_token, status_token
+from .notifications import public_id_from_token, read_verify_link, request_from_token, status_token
 from .pages import form_promise, status_context
 from .rights import RIGHTS, RIGHTS_BY_KEY, data_categories
 from .services.intake import MAX_ATTACHMENT_BYTES
@@ -99,12 +99,20 @@ def _request_form(request, right: str):
         "right_key": right,
         "promise": form_promise(right),
     }
+    if request.method == "GET" and not request.GET:
+        # The empty form is the same for everyone: kept rendered, the visitor's keys put in.
+        key = pagecache.form_key(right, translation.get_language())
+        return pagecache.cached_page(
+            request, key, lambda: render(request, "portal/request_form.html", context), ttl=pagecache.FORM_TTL,
+            new_submission_key=new_submission_key,
+        )
     return render(request, "portal/request_form.html", context)
 
 
 @require_GET
 def request_sent(request):
-    return render(request, "portal/request_sent.html")
+    key = pagecache.page_key("sent", translation.get_language())
+    return pagecache.cached_page(request, key, lambda: render(request, "portal/request_sent.html"), ttl=pagecache.FORM_TTL)
 
 
 # -- the status page and its steps -----------------------------------------------------------
@@ -129,13 +137,21 @@ def _first_error(form) -> str:
 
 @require_GET
 def request_status(request, token: str):
-    dsr = _request_or_404(token)
-    context = status_context(dsr)
-    context.update(
-        token=token, code_form=CodeForm(), answer_form=AnswerForm(), withdraw_form=WithdrawForm(),
-        appeal_url=reverse("portal:request_form", args=[Right.APPEAL]) + f"?ref={dsr.reference}",
-    )
-    return render(request, "portal/request_status.html", context)
+    public_id = public_id_from_token(token)
+    if public_id is None:
+        raise Http404
+
+    def page():
+        dsr = _request_or_404(token)
+        context = status_context(dsr)
+        context.update(
+            token=token, code_form=CodeForm(), answer_form=AnswerForm(), withdraw_form=WithdrawForm(),
+            appeal_url=reverse("portal:request_form", args=[Right.APPEAL]) + f"?ref={dsr.reference}",
+        )
+        return render(request, "portal/request_status.html", context)
+
+    key = pagecache.status_key(public_id, translation.get_language())
+    return pagecache.cached_page(request, key, page, ttl=pagecache.STATUS_TTL)
 
 
 def _step(request, token: str, *, step: str, form_class, run, done: str):

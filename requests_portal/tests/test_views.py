@@ -603,3 +603,46 @@ def _file(name: str, content: bytes):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, content, content_type="application/octet-stream")
+
+
+# -- pages kept rendered ------------------------------------------------------------------------
+
+
+def test_a_status_page_is_served_from_the_cache_with_the_visitors_own_csrf_token(
+    client, make_request, django_assert_num_queries
+):
+    request = make_request()
+    path = status_path(request)
+    first = client.get(path)
+    assert first.status_code == 200
+    with django_assert_num_queries(0):
+        again = Client().get(path)
+    assert again.status_code == 200 and request.reference in again.content.decode()
+    tokens = [re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', r.content.decode()) for r in (first, again)]
+    assert tokens[1] and tokens[0][0] != tokens[1][0] and "\x00" not in again.content.decode()
+
+
+def test_a_change_to_the_request_is_on_its_status_page_at_once(
+    client, make_request, officer, django_capture_on_commit_callbacks
+):
+    from requests_portal import services
+
+    request = make_request(step="in_review", by=officer)
+    path = status_path(request)
+    assert "Sedang ditinjau" in client.get(path).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.request_ask(request_id=request.pk, actor=officer, question="Outlet mana yang Anda maksud?")
+    page = client.get(path).content.decode()
+    assert "Menunggu jawaban Anda" in page and "Outlet mana yang Anda maksud?" in page
+
+
+def test_a_cached_form_gives_each_visitor_a_fresh_submission_key(client):
+    first = client.get("/permintaan/access/").content.decode()
+    second = Client().get("/permintaan/access/").content.decode()
+    assert submission_key(first) != submission_key(second)
+    # Both keys work: two people, two requests.
+    assert post_form(client, "access", key=submission_key(first), email="satu@example.test").status_code == 303
+    other = Client()
+    other.get("/permintaan/access/")
+    assert post_form(other, "access", key=submission_key(second), email="dua@example.test").status_code == 303
+    assert DataSubjectRequest.objects.count() == 2
