@@ -222,6 +222,11 @@ class DataSubjectRequest(models.Model):
             models.Index(fields=["phone"], name="request_phone"),
             models.Index(fields=["created_at"], name="request_created"),
             models.Index(fields=["state", "closed_at"], name="request_state_closed"),
+            # The queue: open requests by due time, whatever the number of closed ones.
+            models.Index(
+                fields=["due_at", "created_at"], name="request_open_queue",
+                condition=Q(state__in=["submitted", "verified", "in_review", "awaiting_requester", "approved", "processing"]),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(email="") | ~Q(phone=""), name="request_has_a_contact"),

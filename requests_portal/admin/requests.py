@@ -94,15 +94,31 @@ LONG_TEXT = (
 
 
 class StateFilter(admin.SimpleListFilter):
+    """The queue opens on the open requests (what is due first, not what closed years ago); a
+    search looks everywhere unless a state is chosen."""
+
     title = gettext_lazy("status")
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return [("open", _("semua yang terbuka")), ("closed", _("semua yang ditutup")), *State.choices]
+        return [("all", _("semua, termasuk yang ditutup")), ("closed", _("semua yang ditutup")), *State.choices]
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() in (None, "open"),
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": _("semua yang terbuka"),
+        }
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == str(lookup),
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
 
     def queryset(self, request, queryset):
         value = self.value()
-        if value == "open":
+        if value == "open" or (value is None and not request.GET.get("q")):
             return queryset.filter(state__in=OPEN_STATES)
         if value == "closed":
             return queryset.filter(state__in=CLOSED_STATES)

@@ -91,11 +91,11 @@ def test_queue_runs_the_same_queries_at_20_and_200_rows(client, officer, dpo, dj
     # session, user, the user's and the groups' permissions, the bounded count, the rows with
     # their officer, the officers of the assignee filter
     with django_assert_num_queries(7):
-        small = client.get(QUEUE, {"all": ""})
+        small = client.get(QUEUE, {"all": "", "state": "all"})
     assert len(small.context["cl"].result_list) == 20
     rows(180, start=20)
     with django_assert_num_queries(7):
-        large = client.get(QUEUE, {"all": ""})
+        large = client.get(QUEUE, {"all": "", "state": "all"})
     assert len(large.context["cl"].result_list) == 200
     assert large.context["cl"].paginator.__class__.__name__ == "EstimatedCountPaginator"
 
@@ -535,3 +535,16 @@ def test_history_and_the_english_admin_load(client, officer, make_request):
     assert history.status_code == 200
     assert client.get("/en" + page_url(request)).status_code == 200
     assert client.get("/en" + QUEUE).status_code == 200
+
+
+def test_the_queue_opens_on_open_requests_and_a_search_looks_everywhere(client, officer):
+    open_one, closed_one = rows(2)
+    DataSubjectRequest.objects.filter(pk=open_one.pk).update(state=State.IN_REVIEW)
+    DataSubjectRequest.objects.filter(pk=closed_one.pk).update(state=State.COMPLETED)
+    client.force_login(officer)
+    shown = {r.pk for r in client.get(QUEUE).context["cl"].result_list}
+    assert shown == {open_one.pk}
+    shown = {r.pk for r in client.get(QUEUE, {"state": "all"}).context["cl"].result_list}
+    assert shown == {open_one.pk, closed_one.pk}
+    found = client.get(QUEUE, {"q": closed_one.reference}).context["cl"].result_list
+    assert [r.pk for r in found] == [closed_one.pk]
