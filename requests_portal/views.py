@@ -90,22 +90,26 @@ def _request_form(request, right: str):
                 form.add_service_errors(error)
             else:
                 return SeeOther(reverse("portal:request_sent"))
+    elif not request.GET:
+        # The empty form is the same for everyone: kept rendered, the visitor's keys put in.
+        key = pagecache.form_key(right, translation.get_language())
+        return pagecache.cached_page(
+            request, key, lambda: _form_page(request, right, RequestForm(right=right)), ttl=pagecache.FORM_TTL,
+            new_submission_key=new_submission_key,
+        )
     else:
         initial = {"appeal_reference": request.GET.get("ref", "")[:40]} if right == Right.APPEAL else {}
         form = RequestForm(initial=initial, right=right)
+    return _form_page(request, right, form)
+
+
+def _form_page(request, right: str, form):
     context = {
         "form": form,
         "right": RIGHTS_BY_KEY.get(right),
         "right_key": right,
         "promise": form_promise(right),
     }
-    if request.method == "GET" and not request.GET:
-        # The empty form is the same for everyone: kept rendered, the visitor's keys put in.
-        key = pagecache.form_key(right, translation.get_language())
-        return pagecache.cached_page(
-            request, key, lambda: render(request, "portal/request_form.html", context), ttl=pagecache.FORM_TTL,
-            new_submission_key=new_submission_key,
-        )
     return render(request, "portal/request_form.html", context)
 
 
