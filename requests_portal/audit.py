@@ -162,14 +162,10 @@ def audit_verify(*, request_id: int | None = None) -> ChainReport:
     every anchor from the events that point to it.
     """
     requests_seen = events_seen = 0
-    heads = dict(
-        (DataSubjectRequest.objects.filter(pk=request_id) if request_id else DataSubjectRequest.objects)
-        .values_list("pk", "event_count")
-    )
-    head_hashes = dict(
-        (DataSubjectRequest.objects.filter(pk=request_id) if request_id else DataSubjectRequest.objects)
-        .values_list("pk", "head_hash")
-    )
+    requests = DataSubjectRequest.objects.filter(pk=request_id) if request_id else DataSubjectRequest.objects.all()
+    heads, head_hashes = {}, {}
+    for pk, count, head in requests.values_list("pk", "event_count", "head_hash").iterator(chunk_size=WALK_BATCH):
+        heads[pk], head_hashes[pk] = count, head
     events = RequestEvent.objects.order_by("request_id", "seq")
     if request_id:
         events = events.filter(request_id=request_id)

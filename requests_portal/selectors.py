@@ -7,6 +7,7 @@ from statistics import median
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import BooleanField, Case, Count, ExpressionWrapper, F, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -110,15 +111,28 @@ def request_timeline(request: DataSubjectRequest) -> QuerySet:
 
 def request_duplicates(request: DataSubjectRequest) -> QuerySet:
     """Other requests of the same person (same e-mail or phone) and right, for the officer to compare."""
-    same_person = Q(pk__in=[])
-    if request.email:
-        same_person |= Q(email=request.email)
-    if request.phone:
-        same_person |= Q(phone=request.phone)
     return (
-        DataSubjectRequest.objects.filter(same_person, right=request.right).exclude(pk=request.pk)
+        DataSubjectRequest.objects.filter(same_person_q(request), right=request.right).exclude(pk=request.pk)
         .order_by("-created_at")
     )
+
+
+def same_person_q(request: DataSubjectRequest) -> Q:
+    """Requests from the same person as `request`: its e-mail or its phone (both stored normalised)."""
+    condition = Q(pk__in=[])
+    if request.email:
+        condition |= Q(email=request.email)
+    if request.phone:
+        condition |= Q(phone=request.phone)
+    return condition
+
+
+def officers(*, superusers: bool = True) -> QuerySet:
+    """Active users who may work requests (the assign form; with superusers=False, who is messaged)."""
+    may_work = Q(user_permissions__codename="work_request") | Q(groups__permissions__codename="work_request")
+    if superusers:
+        may_work |= Q(is_superuser=True)
+    return get_user_model().objects.filter(may_work, is_active=True).distinct().order_by("username")
 
 
 # The officers' transitions, as the admin offers them: (action, label key).

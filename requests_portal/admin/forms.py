@@ -12,7 +12,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Channel, DataSubjectRequest, RefusalReason, parse_reference
-from ..services import Upload, assignable_officers, request_validate
+from ..selectors import officers
+from ..services import Upload, request_validate
 from ..services.intake import MAX_ATTACHMENT_BYTES
 from ..services.workflow import ASK_REASON_RIGHTS
 
@@ -38,7 +39,7 @@ class AssignForm(ActionForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = assignable_officers()
+        self.fields["assignee"].queryset = officers()
         self.fields["assignee"].initial = self.user.pk
 
     def service_kwargs(self):

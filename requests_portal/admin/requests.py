@@ -45,7 +45,7 @@ from ..models import (
     CLOSED_STATES, FOUR_EYES_RIGHTS, OPEN_STATES, DataSubjectRequest, RequestAttachment, RequestMessage, State,
 )
 from ..selectors import (
-    available_actions, due_today_q, late_q, request_duplicates, request_queue, request_search_q, request_timeline,
+    available_actions, due_today_q, late_q, officers, request_duplicates, request_queue, request_search_q, request_timeline,
 )
 from . import display
 from .chain import chain_verify
@@ -179,7 +179,7 @@ class AssigneeFilter(admin.SimpleListFilter):
     parameter_name = "assignee"
 
     def lookups(self, request, model_admin):
-        officers = [(str(pk), name) for pk, name in services.assignable_officers().values_list("pk", "username")]
+        officers = [(str(pk), name) for pk, name in officers().values_list("pk", "username")]
         return [("me", _("saya")), ("none", _("belum ditugaskan")), *officers]
 
     def queryset(self, request, queryset):

@@ -12,6 +12,6 @@ from .lifecycle import (  # noqa: F401
     request_expire, requests_digest, requests_expire_unverified, requests_remind,
 )
 from .workflow import (  # noqa: F401
-    assignable_officers, request_answer, request_attachment_read, request_approve, request_assign, request_ask, request_complete,
+    request_answer, request_attachment_read, request_approve, request_assign, request_ask, request_complete,
     request_extend, request_mark_duplicate, request_propose, request_refuse, request_start, request_withdraw,
 )

@@ -324,15 +324,10 @@ def _verified_in_language(request: DataSubjectRequest, *, now) -> None:
 
 def _open_twin(request: DataSubjectRequest) -> DataSubjectRequest | None:
     """The open, verified request of the same right from the same person (same e-mail or phone)."""
-    from django.db.models import Q
+    from ..selectors import same_person_q
 
-    same_person = Q()
-    if request.email:
-        same_person |= Q(email=request.email)
-    if request.phone:
-        same_person |= Q(phone=request.phone)
     return (
-        DataSubjectRequest.objects.filter(same_person, right=request.right, state__in=OPEN_STATES - {State.SUBMITTED})
+        DataSubjectRequest.objects.filter(same_person_q(request), right=request.right, state__in=OPEN_STATES - {State.SUBMITTED})
         .exclude(pk=request.pk).order_by("created_at").first()
     )
 

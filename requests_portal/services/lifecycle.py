@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
@@ -25,6 +24,7 @@ from ..audit import chain_event
 from ..formatting import format_due
 from ..models import CLOCK_STATES, DataSubjectRequest, RequestAttachment, RequestMessage, State, VerificationCode
 from ..notifications import notify_officer
+from ..selectors import officers
 from .common import SYSTEM, lock
 
 UNVERIFIED_LIFETIME = timedelta(days=7)
@@ -86,16 +86,6 @@ def requests_expire_unverified(*, now=None) -> int:
     return sum(1 for pk in ids if request_expire(request_id=pk, now=now) is not None)
 
 
-def _officers():
-    """Everyone who works requests and can receive mail."""
-    User = get_user_model()
-    return (
-        User.objects.filter(is_active=True).exclude(email="")
-        .filter(Q(groups__permissions__codename="work_request") | Q(user_permissions__codename="work_request"))
-        .distinct()
-    )
-
-
 def requests_remind(*, now=None) -> int:
     """Remind officers of requests falling due within 24 hours and within 6 hours (once each)."""
     now = now or timezone.now()
@@ -118,7 +108,7 @@ def _remind(request_id: int, *, field: str, ahead: timedelta, now) -> int:
         request = lock(request_id)
         if request.state not in CLOCK_STATES or request.due_at is None or getattr(request, field) == request.due_at:
             return 0
-        recipients = [request.assignee] if request.assignee and request.assignee.email else list(_officers())
+        recipients = [request.assignee] if request.assignee and request.assignee.email else list(officers(superusers=False).exclude(email=""))
         with translation.override(settings.LANGUAGE_CODE):
             hours = int(ahead.total_seconds() // 3600)
             context = {"request": request, "hours": hours, "due": format_due(request.due_at)}
@@ -146,7 +136,7 @@ def requests_digest(*, now=None) -> int:
         )
     count = 0
     with transaction.atomic():
-        for user in _officers():
+        for user in officers(superusers=False).exclude(email=""):
             notify_officer(None, user=user, kind="officer_digest", subject=subject, body=body)
             count += 1
     return count

@@ -8,7 +8,6 @@ approves (`request_approve`).
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 
 from ..deadlines import deadline_rule, extended_due
@@ -266,20 +265,3 @@ def request_attachment_read(*, request_id: int, attachment_id: int, actor) -> Re
         note=str(attachment_id), change=change,
     )
     return holder["file"]
-
-
-def assignable_officers():
-    """Active users who may work requests (for the assign form)."""
-    User = get_user_model()
-    from django.db.models import Q
-
-    return (
-        User.objects.filter(is_active=True)
-        .filter(
-            Q(is_superuser=True)
-            | Q(user_permissions__codename="work_request")
-            | Q(groups__permissions__codename="work_request")
-        )
-        .distinct().order_by("username")
-    )
-
