@@ -179,8 +179,8 @@ class AssigneeFilter(admin.SimpleListFilter):
     parameter_name = "assignee"
 
     def lookups(self, request, model_admin):
-        officers = [(str(pk), name) for pk, name in officers().values_list("pk", "username")]
-        return [("me", _("saya")), ("none", _("belum ditugaskan")), *officers]
+        choices = [(str(pk), name) for pk, name in officers().values_list("pk", "username")]
+        return [("me", _("saya")), ("none", _("belum ditugaskan")), *choices]
 
     def queryset(self, request, queryset):
         value = self.value()
