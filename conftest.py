@@ -13,6 +13,20 @@ def pytest_configure(config):
         )
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Mark the throwaway test database as one: the consent ledger's trigger then lets Django's
+    flush empty it between transactional tests (consent migration 0002). Never set elsewhere."""
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"ALTER DATABASE {connection.ops.quote_name(connection.settings_dict['NAME'])} "
+                               "SET juno.ledger_truncate = 'on'")
+                cursor.execute("SET juno.ledger_truncate = 'on'")
+
+
 @pytest.fixture(autouse=True)
 def _default_language():
     # A request through the test client leaves its language active in the thread.

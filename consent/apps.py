@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class ConsentConfig(AppConfig):
     name = "consent"
     verbose_name = _("Persetujuan")
+
+    def ready(self):
+        from . import tasks  # noqa: F401  (registered by name for beat)

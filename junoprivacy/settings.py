@@ -199,6 +199,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Retention: rows per erasure batch (each batch one transaction) and the purge lock's lease,
 # renewed before every batch; a killed worker's lease runs out after this many seconds.
 ERASURE_BATCH_SIZE = env.int("ERASURE_BATCH_SIZE", default=2000)
+# The notice of a new policy version: merchants per batch (each batch one transaction), and a pause
+# between batches (tests use it to kill a worker mid-way; 0 in production).
+CONSENT_NOTICE_BATCH = env.int("CONSENT_NOTICE_BATCH", default=200)
+CONSENT_NOTICE_PAUSE = env.float("CONSENT_NOTICE_PAUSE", default=0.0)
 PURGE_LEASE_SECONDS = env.int("PURGE_LEASE_SECONDS", default=300)
 # A long erasure saves its progress, gives its claim back and queues itself again after this many
 # seconds, well before the soft time limit: only a real error is a failure.

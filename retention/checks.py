@@ -87,6 +87,12 @@ def check_registry(registry: DataMap, *, app_configs=None) -> list[checks.CheckM
             if spec.normalised and spec.normalised not in fields:
                 errors.append(_error(f"{entry.label}.{name} is normalised into {spec.normalised}, which does not exist.", model, 3))
 
+        hooked = [name for name, spec in entry.personal.items() if spec.erase is FieldErasure.HOOK]
+        if hooked and entry.erased_by not in registry.erasure_hooks:
+            errors.append(_error(
+                f"{entry.label} leaves {', '.join(hooked)} to an erasure hook, but names none that is registered "
+                f"(erased_by={entry.erased_by!r}).", model, 15,
+            ))
         errors.extend(_check_parties(entry, registry, fields))
         errors.extend(_check_carried(entry, registry, fields))
         for what, path in (("its merchant", entry.merchant), ("its retention date", entry.dated_by)):

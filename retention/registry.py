@@ -156,17 +156,27 @@ class _Hash(FieldErasure):
 
 
 @dataclass(frozen=True, eq=False)
+class _ByHook(FieldErasure):
+    """Replaced by a keyed hash by the erasure hook its table names (`erased_by`), never by the
+    engine's own UPDATE: for a table the database lets no one else change (the consent ledger)."""
+
+    def problem(self, field):
+        return None  # the hook knows its columns (an IP address is emptied, an address hashed)
+
+
+@dataclass(frozen=True, eq=False)
 class _Retain(FieldErasure):
     """Kept as it is, for a named legal reason and period (the rule of its table)."""
 
 
-# The kinds a declaration names: FieldErasure.NULL, .MASK, .HASH, .RETAIN (kept rows) and
+# The kinds a declaration names: FieldErasure.NULL, .MASK, .HASH, .RETAIN, .HOOK (kept rows) and
 # .DELETE_ROW (the field goes with its deleted row).
 FieldErasure.DELETE_ROW = _DeleteWithRow("delete_row", _("terhapus bersama baris"))
 FieldErasure.NULL = _Null("null", _("kosongkan"))
 FieldErasure.MASK = _Mask("mask", _("samarkan"))
 FieldErasure.HASH = _Hash("hash", _("hash berkunci"))
 FieldErasure.RETAIN = _Retain("retain", _("simpan (dasar hukum)"))
+FieldErasure.HOOK = _ByHook("hook", _("hash berkunci (oleh pemilik tabel)"))
 
 
 # Whose a field is, when one row concerns several people (a sale: its buyer and its cashier).
@@ -226,6 +236,8 @@ class ModelMap:
     # link to a message it sent): they are found with it (a subject's, whoever they went to) and
     # erased with it when its own period ends, each the way its own table declares.
     carries: tuple[str, ...] = ()
+    # The erasure hook (DataMap.erasure_hook) that erases the fields declared FieldErasure.HOOK.
+    erased_by: str | None = None
     description: str = ""
 
     @property

@@ -1,0 +1,18 @@
+"""Writes in consent, one module per sub-domain; every change of state goes through here.
+
+- ledger:      consent_record (the one way into the ledger, state beside it), consent_state_rebuild
+- disclosures: disclosure_record (allowed or refused, recorded either way)
+- policy:      policy_publish, policy_notice_run (the fan-out), policy_accept
+- clients:     api_client_create, api_client_revoke, api_client_rotate
+"""
+
+from .clients import api_client_create, api_client_revoke, api_client_rotate
+from .disclosures import disclosure_record
+from .ledger import SubjectRef, consent_record, consent_state_rebuild, subject_ref
+from .policy import policy_accept, policy_notice_run, policy_publish
+
+__all__ = [
+    "SubjectRef", "api_client_create", "api_client_revoke", "api_client_rotate", "consent_record",
+    "consent_state_rebuild", "disclosure_record", "policy_accept", "policy_notice_run", "policy_publish",
+    "subject_ref",
+]
