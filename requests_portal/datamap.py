@@ -52,7 +52,8 @@ datamap.register(
         "id", "public_id", "submission_key", "right", "state", "channel", "jurisdiction", "language",
         "subject_role", "is_representative", "appeal_of", "assignee", "prepared_by", "refusal_reason",
         "duplicate_of", "created_at", "verified_at", "due_at", "paused_at", "extended_at", "closed_at",
-        "reminded_24h_for", "reminded_6h_for", "event_count", "head_hash",
+        "reminded_24h_for", "reminded_6h_for", "event_count", "head_hash", "purposes", "api_client", "external_id",
+        "callback_url",
     ),
 )
 

@@ -167,6 +167,18 @@ class DataSubjectRequest(models.Model):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="appeals",
         verbose_name=_("banding atas permintaan"),
     )
+    # Withdrawal, restriction, objection: the purposes they name (the consent ledger's).
+    purposes = models.ManyToManyField(
+        "consent.Purpose", blank=True, related_name="+", verbose_name=_("tujuan pemrosesan"),
+    )
+    # Requests a merchant forwards through the API (OpenDSR): the client, the id it chose, where
+    # to send signed status callbacks.
+    api_client = models.ForeignKey(
+        "consent.ApiClient", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("klien API"),
+    )
+    external_id = models.CharField(_("id permintaan dari pengirim"), max_length=100, blank=True)
+    callback_url = models.URLField(_("URL callback status"), blank=True)
     # Requests entered by an officer (e-mail, WhatsApp): the message as received, and how identity was checked.
     original_message = models.TextField(_("pesan asli"), blank=True)
     identity_method = models.TextField(_("cara verifikasi identitas"), blank=True)
@@ -230,6 +242,9 @@ class DataSubjectRequest(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(email="") | ~Q(phone=""), name="request_has_a_contact"),
+            models.UniqueConstraint(
+                fields=["api_client", "external_id"], condition=~Q(external_id=""), name="one_request_per_client_id"
+            ),
         ]
 
     def __str__(self):
