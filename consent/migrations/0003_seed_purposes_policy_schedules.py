@@ -85,7 +85,7 @@ GRANTS = {
         "add_consentevent", "view_consentstate", "view_recipient", "add_recipient", "change_recipient",
         "view_disclosure", "view_apiclient", "add_apiclient", "change_apiclient",
     ],
-    "Auditor (read-only)": [
+    "Auditor": [
         "view_purpose", "view_policyversion", "view_policyacceptance", "view_policynotice", "view_consentevent",
         "view_consentstate", "view_recipient", "view_disclosure", "view_apiclient",
     ],

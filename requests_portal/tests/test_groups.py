@@ -11,6 +11,24 @@ pytestmark = pytest.mark.django_db
 
 GROUPS = ("Compliance officer", "Data protection officer", "Auditor")
 
+# What each group may do in consent (consent 0003): everyone reads the purposes, the policy, the
+# ledger and the registers; officers keep the recipients' register, draft policy versions and
+# record an event from a paper form or a call; the DPO also publishes a version, corrects a
+# purpose and manages the API's clients. Nobody changes or deletes a ledger event or a disclosure.
+CONSENT_VIEW = {
+    f"consent.view_{m}" for m in (
+        "purpose", "policyversion", "policyacceptance", "policynotice", "consentevent", "consentstate",
+        "recipient", "disclosure", "apiclient",
+    )
+}
+CONSENT_OFFICER_CHANGES = {
+    "consent.add_policyversion", "consent.change_policyversion", "consent.add_consentevent",
+    "consent.add_recipient", "consent.change_recipient",
+}
+CONSENT_DPO_ONLY = {
+    "consent.publish_policyversion", "consent.change_purpose", "consent.add_apiclient", "consent.change_apiclient",
+}
+
 
 def _perms(name):
     group = Group.objects.get(name=name)
@@ -44,8 +62,9 @@ def test_compliance_officer_views_merchants_rules_and_schedules():
         "retention.place_legalhold", "retention.record_churn",
         # the request workflow's steps, checked by its services (requests_portal 0005)
         "requests_portal.work_request", "requests_portal.enter_request", "requests_portal.execute_request",
-    }, sorted(perms)
+    } | CONSENT_OFFICER_CHANGES, sorted(perms)
     assert _app_perms("requests_portal", "view") <= perms
+    assert {p for p in perms if p.startswith("consent.view_")} == CONSENT_VIEW
     assert not any(p.startswith("auth.") for p in perms)
 
 
@@ -60,7 +79,7 @@ def test_data_protection_officer_also_corrects_rules_and_plans_tasks():
         "django_celery_beat.change_periodictask",
         "requests_portal.approve_sensitive_request",  # the second person on deletions and restrictions
         "requests_portal.change_deadlinerule",  # correcting the deadline table
-    }
+    } | CONSENT_DPO_ONLY
     assert officer <= dpo
 
 
@@ -72,7 +91,9 @@ def test_auditor_views_everything_governed_and_changes_nothing():
     for app_label in governed:
         missing = _app_perms(app_label, "view") - perms
         assert not missing, f"the Auditor cannot view {sorted(missing)}: grant it in a migration"
-    assert {p.split(".")[0] for p in perms} == governed
+    # consent (0003): the registers, not the internals (idempotency answers, per-merchant deliveries)
+    assert {p for p in perms if p.startswith("consent.")} == CONSENT_VIEW
+    assert {p.split(".")[0] for p in perms} == governed | {"consent"}
     assert all(p.split(".")[1].startswith("view_") for p in perms), sorted(perms)
 
 
