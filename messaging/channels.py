@@ -36,6 +36,7 @@ class EmailChannel(Channel):
     def send(self, message) -> None:
         email = EmailMessage(
             subject=message.subject, body=message.body, from_email=settings.DEFAULT_FROM_EMAIL, to=[message.to_email],
+            headers=message.headers or None,
         )
         try:
             email.send(fail_silently=False)

@@ -25,6 +25,8 @@ datamap.register(
         "body": Personal(C.MARKETING, erase=E.NULL),
         # A refusal often quotes the address ("550 <siti@...>: no such user").
         "last_error": Personal(C.TECHNICAL, erase=E.NULL),
+        # A marketing e-mail's List-Unsubscribe: its signed link carries the address (readable).
+        "headers": Personal(C.MARKETING, erase=E.NULL),
     },
     not_personal=(
         "id", "channel", "kind", "merchant", "language", "state", "attempts", "lease_until", "created_at", "sent_at",

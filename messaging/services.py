@@ -39,7 +39,7 @@ RESUME_BATCH = 1000
 
 def message_queue(
     *, kind: str, subject: str, body: str, to_email: str = "", to_phone: str = "", language: str = "id",
-    merchant_id: int | None = None, channel: str = OutboundMessage.Channel.EMAIL,
+    merchant_id: int | None = None, channel: str = OutboundMessage.Channel.EMAIL, headers: dict | None = None,
 ) -> OutboundMessage:
     """Write a message to the outbox; it is sent after the caller's transaction commits."""
     if channel not in CHANNELS:
@@ -53,6 +53,7 @@ def message_queue(
     message = OutboundMessage(
         channel=channel, kind=kind, to_email=to_email.strip() if email else "", to_phone=phone or "",
         merchant_id=merchant_id, language=language, subject=subject.strip()[:300], body=body,
+        headers={str(name): str(value) for name, value in (headers or {}).items()},
     )
     # The address constraint is the database's to enforce (a query fewer per message).
     message.full_clean(validate_constraints=False)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import preferences, views
 
 app_name = "portal"
 
@@ -14,4 +14,12 @@ urlpatterns = [
     path("permintaan/status/<str:token>/jawab/", views.request_status_answer, name="request_status_answer"),
     path("permintaan/status/<str:token>/batalkan/", views.request_status_withdraw, name="request_status_withdraw"),
     path("permintaan/<slug:right>/", views.request_form, name="request_form"),
+    path("kebijakan/", preferences.policy, name="policy"),
+    path("kebijakan/<str:version>/", preferences.policy_version, name="policy_version"),
+    path("preferensi/", preferences.preferences_start, name="preferences"),
+    path("preferensi/kode/", preferences.preferences_code, name="preferences_code"),
+    path("preferensi/kirim-ulang/", preferences.preferences_resend, name="preferences_resend"),
+    path("preferensi/pilihan/", preferences.preferences_choices, name="preferences_choices"),
+    path("preferensi/keluar/", preferences.preferences_end, name="preferences_end"),
+    path("berhenti/<str:token>/", preferences.unsubscribe, name="unsubscribe"),
 ]

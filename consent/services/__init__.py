@@ -16,3 +16,12 @@ __all__ = [
     "consent_state_rebuild", "disclosure_record", "policy_accept", "policy_notice_run", "policy_publish",
     "subject_ref",
 ]
+
+# marketing: marketing_message_queue (the unsubscribe link and RFC 8058 headers), marketing_unsubscribe
+from .marketing import (  # noqa: E402
+    Unsubscribe, marketing_message_queue, marketing_unsubscribe, unsubscribe_read, unsubscribe_token,
+)
+
+__all__ += [
+    "Unsubscribe", "marketing_message_queue", "marketing_unsubscribe", "unsubscribe_read", "unsubscribe_token",
+]

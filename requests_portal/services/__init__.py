@@ -15,3 +15,7 @@ from .workflow import (  # noqa: F401
     request_answer, request_attachment_read, request_approve, request_assign, request_ask, request_complete,
     request_extend, request_mark_duplicate, request_propose, request_refuse, request_start, request_withdraw,
 )
+from .preferences import (  # noqa: F401
+    PreferenceError, ProvenAddress, preference_address, preference_choices, preference_code_send,
+    preference_code_verify, preferences_save,
+)
