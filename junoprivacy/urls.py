@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 
 from consent.api import api
+from consent.api.auth import activate_caller_language
 from consent.api.errors import error_body
 from junoprivacy.admin_site import JunoAdminSite
 
@@ -18,6 +19,7 @@ admin.site.index_title = _("Kepatuhan data pribadi JUNOPOS")
 
 def api_not_found(request, rest=""):
     """Every answer under /api/v1/ is JSON, an unknown path too."""
+    activate_caller_language(request)
     return JsonResponse(error_body("not_found", _("Tidak ditemukan.")), status=404)
 
 

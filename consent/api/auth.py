@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from django.db import connection
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from ninja.security import HttpBearer
 
@@ -51,6 +51,15 @@ def client_merchant_ids(client: ApiClient) -> set[int]:
     return ids
 
 
+def activate_caller_language(request) -> None:
+    """The API speaks the caller's Accept-Language (Indonesian by default). LocaleMiddleware
+    gives every path without a language prefix the default language (i18n_patterns with
+    prefix_default_language=False), so the API chooses its own, before anything is said."""
+    language = translation.get_language_from_request(request)
+    translation.activate(language)
+    request.LANGUAGE_CODE = language
+
+
 def _touch(client: ApiClient) -> None:
     now = timezone.now()
     if client.last_used_at is not None and now - client.last_used_at < LAST_USED_EVERY:
@@ -68,6 +77,10 @@ class ClientAuth(HttpBearer):
     def __init__(self, scope: str | None = None):
         super().__init__()
         self.scope = scope
+
+    def __call__(self, request):
+        activate_caller_language(request)
+        return super().__call__(request)
 
     def authenticate(self, request, token: str) -> ApiClient | None:
         client = api_client_by_token(token)

@@ -70,7 +70,7 @@ def disclosure_out(disclosure: Disclosure) -> dict:
 
 
 @router.post(
-    "", response={201: DisclosureOut, 403: DisclosureRefusedOut | ErrorOut, **errors(401, 409, 422, 429)},
+    "", response={201: DisclosureOut, 403: DisclosureRefusedOut | ErrorOut, **errors(400, 401, 409, 422, 429)},
     auth=ClientAuth(ApiClient.Scope.DISCLOSURE_WRITE),
     summary="Record a disclosure (idempotent); a refused one is recorded and answered 403 disclosure_refused",
 )

@@ -69,8 +69,9 @@ def errors(*statuses: int) -> dict[int, type[ErrorOut]]:
     return {status: ErrorOut for status in statuses}
 
 
-# Every operation with a token answers these (auth runs first, then the rate limit, then validation).
-AUTH_ERRORS = (401, 403, 422, 429)
+# What every operation with a token and a JSON body may answer (auth runs first, then the rate
+# limit, then the scope, then the body is read: 400 unreadable, 422 invalid).
+AUTH_ERRORS = (400, 401, 403, 422, 429)
 
 
 def _field_of(loc) -> str | None:

@@ -68,7 +68,7 @@ def _checked_time(value: datetime | None, field: str) -> datetime | None:
     return value
 
 
-MERCHANT_ERRORS = errors(401, 403, 404, 409, 422, 429)
+MERCHANT_ERRORS = errors(400, 401, 403, 404, 409, 422, 429)
 
 
 @router.post(

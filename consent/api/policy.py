@@ -57,7 +57,7 @@ def current(request):
 
 
 @router.post(
-    "/acceptances", response={200: AcceptanceOut, 201: AcceptanceOut, **errors(401, 403, 409, 422, 429)},
+    "/acceptances", response={200: AcceptanceOut, 201: AcceptanceOut, **errors(400, 401, 403, 409, 422, 429)},
     auth=ClientAuth(ApiClient.Scope.POLICY_WRITE),
     summary="A merchant accepted a version by continued use: 201 recorded, 200 already recorded",
 )
