@@ -117,3 +117,21 @@ datamap.register(
 )
 datamap.exempt_model(DeadlineRule, reason="The deadline table: law, not people.")
 datamap.exempt_model(AuditAnchor, reason="Hashes of hashes: the global audit chain names no one.")
+
+from .models import StatusCallback  # noqa: E402  (appended with its model)
+
+datamap.register(
+    StatusCallback,
+    description="Callback status ke sistem pengirim permintaan lewat API (OpenDSR): nomor, status, waktu.",
+    erasure=RowErasure.ANONYMISE,
+    retained_under=RULE,
+    merchant=None,
+    subject_via=("request",),
+    dated_by="request__closed_at",
+    # The payload holds the caller's id, the reference, the status and times: nothing that names
+    # the person, as the request row's own not-personal fields; the error never holds the body.
+    personal={},
+    not_personal=(
+        "id", "request", "url", "payload", "state", "attempts", "last_error", "lease_until", "created_at", "sent_at",
+    ),
+)

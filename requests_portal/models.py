@@ -397,3 +397,38 @@ class RequestMessage(models.Model):
 
     def __str__(self):
         return f"{self.request_id} -> {self.message_id}"
+
+
+class StatusCallback(models.Model):
+    """One signed status callback to the system that forwarded a request through the API (OpenDSR).
+
+    Written in the transaction of the state change it reports, sent by a task after commit
+    (`requests_portal.services.api`): a receiver that is down never holds up the workflow, and
+    officers see here what was sent, when, and why a callback failed (never the answer's body).
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("menunggu dikirim")
+        SENDING = "sending", _("sedang dikirim")
+        SENT = "sent", _("terkirim")
+        FAILED = "failed", _("gagal")
+
+    request = models.ForeignKey(DataSubjectRequest, on_delete=models.CASCADE, related_name="status_callbacks")
+    url = models.URLField(_("URL"), max_length=500)
+    payload = models.JSONField(_("isi"), default=dict)
+    state = models.CharField(_("status"), max_length=16, choices=State.choices, default=State.QUEUED)
+    attempts = models.PositiveSmallIntegerField(_("percobaan"), default=0)
+    last_error = models.TextField(_("galat terakhir"), blank=True)
+    # While SENDING: until when the sending worker holds it; while QUEUED after a failure: when it failed.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("dibuat"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("terkirim"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("callback status")
+        verbose_name_plural = pgettext_lazy("plural", "callback status")
+        ordering = ["request", "created_at"]
+        indexes = [models.Index(fields=["state", "lease_until"], name="callback_state_lease")]
+
+    def __str__(self):
+        return f"{self.request_id} {self.payload.get('request_status', '')} ({self.get_state_display()})"

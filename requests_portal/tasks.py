@@ -34,3 +34,19 @@ def audit_anchor() -> int:
     while (anchor := audit.audit_anchor()) is not None:
         anchored += anchor.event_count
     return anchored
+
+
+@shared_task(
+    name=services.api.CALLBACK_TASK, acks_late=True, autoretry_for=(services.api.CallbackRetry, *TRANSIENT_DB_ERRORS),
+    retry_backoff=30, retry_backoff_max=3600, retry_jitter=True, max_retries=services.api.MAX_CALLBACK_ATTEMPTS - 1,
+)
+def status_callback_send(callback_id: int) -> str | None:
+    # The service counts the attempts on the row and gives up after the last one, however many
+    # copies of this task (retries, the sweep's) made them.
+    callback = services.status_callback_send(callback_id=callback_id)
+    return callback.state if callback else None
+
+
+@shared_task(name="requests_portal.status_callbacks_resume_stalled", acks_late=True, **RETRY)
+def status_callbacks_resume_stalled() -> int:
+    return len(services.status_callbacks_resume_stalled())

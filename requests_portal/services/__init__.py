@@ -2,9 +2,14 @@
 
 - intake: the public form and the officers' entry of e-mailed or WhatsApp'd requests; identity codes.
 - workflow: the officers' steps and the requester's (answer, withdraw), four eyes on deletions.
+- api: requests a merchant forwards through the JUNOPOS API (OpenDSR), and their signed status callbacks.
 - lifecycle: beat's sweeps (expiry of the unverified, deadline reminders, the daily digest).
 """
 
+from .api import (  # noqa: F401
+    ApiRequestRefused, api_request_find, api_request_status, request_api_cancel, request_api_submit,
+    status_callback_queue, status_callback_send, status_callbacks_resume_stalled,
+)
 from .intake import (  # noqa: F401
     Upload, attachment_check, request_code_resend, request_enter, request_submit, request_validate, request_verify,
 )

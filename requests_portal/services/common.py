@@ -99,4 +99,9 @@ def transition(
         request.save()
         if told_text:
             notify_requester(request, told=told_text)
+        if request.state != from_state and request.api_client_id:
+            # Imported here: the API services import the workflow, which imports this module.
+            from .api import status_callback_queue
+
+            status_callback_queue(request)
         return request, event

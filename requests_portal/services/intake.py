@@ -175,17 +175,23 @@ def request_validate(
     return request
 
 
-def request_submit(*, submission_key: str, authorisation: Upload | None = None, **given) -> tuple[DataSubjectRequest, bool]:
-    """Take a request from the public form; returns (request, created).
+def request_submit(
+    *, submission_key: str, authorisation: Upload | None = None, api_client=None, external_id: str = "",
+    callback_url: str = "", purposes=(), **given,
+) -> tuple[DataSubjectRequest, bool]:
+    """Take a request from the public form (or the API: its client, id, callback URL); returns (request, created).
 
     The same `submission_key` (a double submit, a browser retry, two racing posts) gives back
     the request it made the first time, with nothing sent again. Codes go to every address given.
     """
     request = request_validate(authorisation=authorisation, **given)
     request.submission_key = submission_key
+    request.api_client, request.external_id, request.callback_url = api_client, external_id, callback_url
     try:
         with transaction.atomic():
             request.save(force_insert=True)
+            if purposes:
+                request.purposes.set(purposes)
             chain_event(request, verb="submitted", actor_kind=REQUESTER, to_state=State.SUBMITTED)
             _save_head(request)
             if authorisation is not None:
@@ -320,6 +326,10 @@ def _verified_in_language(request: DataSubjectRequest, *, now) -> None:
         told = _received_told(request)
         chain_event(request, verb="verified", actor_kind=REQUESTER, from_state=State.SUBMITTED, to_state=State.VERIFIED, told=told)
     notify_requester(request, told=told)
+    if request.api_client_id:
+        from .api import status_callback_queue
+
+        status_callback_queue(request)
 
 
 def _open_twin(request: DataSubjectRequest) -> DataSubjectRequest | None:

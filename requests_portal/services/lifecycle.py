@@ -58,6 +58,10 @@ def request_expire(*, request_id: int, now=None) -> DataSubjectRequest | None:
         request.closed_at = now
         chain_event(request, verb="expired", actor_kind=SYSTEM, from_state=State.SUBMITTED, to_state=State.EXPIRED)
         request.save()
+        if request.api_client_id:
+            from .api import status_callback_queue
+
+            status_callback_queue(request)
         # The history copies hold the same contact data: the newest one (written just now)
         # included. A bulk update writes no history of its own, which is the point here.
         request.history.all().update(**erased)

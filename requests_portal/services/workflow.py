@@ -192,15 +192,15 @@ def request_approve(*, request_id: int, actor, note: str = "") -> DataSubjectReq
     return request
 
 
-def request_withdraw(*, request_id: int) -> DataSubjectRequest:
-    """The requester withdraws the request (from the status page)."""
+def request_withdraw(*, request_id: int, note: str = "") -> DataSubjectRequest:
+    """The requester withdraws the request (from the status page, or through the API: `note` says which client)."""
 
     def told(request):
         return _("Permintaan %(ref)s telah Anda batalkan. Tidak ada tindakan lebih lanjut.") % {"ref": request.reference}
 
     request, _event = transition(
         request_id, verb="withdrawn", what=_("membatalkan"), actor_kind=REQUESTER, allowed_from=WITHDRAWABLE,
-        to_state=State.WITHDRAWN, told=told,
+        to_state=State.WITHDRAWN, told=told, note=note,
     )
     return request
 
