@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from django.apps import apps
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from retention.pseudonyms import pseudonym, pseudonym_q
 from retention.registry import Category as C
@@ -130,12 +130,40 @@ def _hashed(value: str, kind: str) -> str:
     return value if not value or value.startswith("h$") else pseudonym(value, kind=kind)
 
 
+def _kind(identifier: str) -> str:
+    return "email" if "@" in identifier else "phone"
+
+
+def _unsupported_states(rows):
+    """State rows of the plain identifiers in `rows` that no event outside `rows` supports: after
+    the run the ledger knows them only under the hash. (Rows of the same identifier in a merchant
+    the scope leaves alone keep their plain identifier, as their events do.)"""
+    identifiers = Q(identifier__in=rows.values("email")) | Q(identifier__in=rows.values("phone"))
+    others = ConsentEvent.objects.filter(
+        Q(email=OuterRef("identifier")) | Q(phone=OuterRef("identifier")), purpose_id=OuterRef("purpose_id"),
+    ).exclude(pk__in=rows.values("pk"))
+    states = ConsentState.objects.filter(identifiers).exclude(pseudonym_q("identifier"))
+    # merchant_id = OuterRef(...) is never true for NULL = NULL: the merchant-less rows separately.
+    with_merchant = states.filter(merchant__isnull=False).exclude(
+        Exists(others.filter(merchant_id=OuterRef("merchant_id")))
+    )
+    without = states.filter(merchant__isnull=True).exclude(Exists(others.filter(merchant__isnull=True)))
+    return with_merchant | without
+
+
 def ledger_pseudonymise(scope, *, dry_run: bool) -> dict[str, dict[str, int]]:
-    """The erasure hook: replace identifiers and evidence with keyed hashes, then the state."""
+    """The erasure hook: replace identifiers and evidence with keyed hashes, then rekey the state.
+
+    Each state row the erased events alone supported keeps its row and takes the hash as its
+    identifier (merged into the hash's row where one exists already, e.g. after an earlier
+    erasure); then the rows of every identifier touched are replayed from the ledger, so the
+    state is exactly what the ledger says. Counted: events and state rows changed, the dry run's
+    counts from the same queries.
+    """
     if scope.is_expiry:
         return {}  # proof of consent has no end of its own here: it outlives the data it allowed
     rows = _ledger_rows(scope)
-    states = ConsentState.objects.filter(Q(identifier__in=rows.values("email")) | Q(identifier__in=rows.values("phone")))
+    states = _unsupported_states(rows)
     if dry_run:
         return _counts(rows.count(), states.count())
     from .services.ledger import consent_state_rebuild
@@ -143,6 +171,7 @@ def ledger_pseudonymise(scope, *, dry_run: bool) -> dict[str, dict[str, int]]:
     touched: set[str] = set()
     changed = 0
     with transaction.atomic():
+        rekey = list(states.values_list("pk", "identifier", "merchant_id", "purpose_id"))
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:  # the trigger's second condition (migration 0002)
                 cursor.execute("SELECT set_config('juno.ledger_erasure', 'on', true)")
@@ -156,10 +185,16 @@ def ledger_pseudonymise(scope, *, dry_run: bool) -> dict[str, dict[str, int]]:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT set_config('juno.ledger_erasure', 'off', true)")
-        rekeyed = ConsentState.objects.filter(identifier__in=touched).count() if touched else 0
-        hashed = {_hashed(v, "email" if "@" in v else "phone") for v in touched}
+        for pk, identifier, merchant_id, purpose_id in rekey:
+            hashed = _hashed(identifier, _kind(identifier))
+            taken = ConsentState.objects.filter(identifier=hashed, purpose_id=purpose_id).filter(
+                Q(merchant_id=merchant_id) if merchant_id is not None else Q(merchant__isnull=True)
+            )
+            if not taken.exists():  # else the replay below folds it into the hash's row and drops this one
+                ConsentState.objects.filter(pk=pk).update(identifier=hashed)
+        hashed = {_hashed(v, _kind(v)) for v in touched}
         consent_state_rebuild(identifiers=touched | hashed, fix=True)
-    return _counts(changed, rekeyed)
+    return _counts(changed, len(rekey))
 
 
 def _counts(events: int, states: int) -> dict[str, dict[str, int]]:

@@ -30,7 +30,28 @@ SEEDING_MIGRATIONS = [
     ("retention.migrations.0006_daily_purge_schedule", "create"),
     ("retention.migrations.0009_message_proof_rule_and_named_tasks", "seed"),
     ("requests_portal.migrations.0005_seed_deadlines_rules_grants_schedules", "seed"),
+    ("junoprivacy.testing", "_reseed_consent"),
 ]
+
+
+def _reseed_consent(apps, schema_editor) -> None:
+    """Consent's purposes, first policy version and grants (its migration wants a schema editor and
+    borrows the app config's models_module, which is put back here); purposes are cached per process."""
+    from types import SimpleNamespace
+
+    from django.db import connection
+
+    from consent.selectors import purposes_forget
+
+    config = apps.get_app_config("consent")
+    models_module = config.models_module
+    try:
+        importlib.import_module("consent.migrations.0003_seed_purposes_policy_schedules").forwards(
+            apps, SimpleNamespace(connection=connection)
+        )
+    finally:
+        config.models_module = models_module
+    purposes_forget()
 
 
 def reseed_migrated_data() -> None:

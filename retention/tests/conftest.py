@@ -5,6 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from consent.services import disclosure_record, subject_ref
+from consent.tests.factories import RecipientFactory, record
 from merchants.tests.factories import (
     BankAccountFactory, DeviceSessionFactory, LoyaltyCustomerFactory, MerchantFactory, OutletFactory,
     PaymentFactory, SaleFactory, SaleLineFactory, StaffUserFactory,
@@ -49,6 +51,18 @@ def build_shop(*, customers=3, sales=4, email_domain="contoh.co.id"):
         PaymentFactory(sale=sale)
     for member in staff:
         DeviceSessionFactory(merchant=shop, staff=member)
+    # Her choices in the consent ledger (and so its state) and a disclosure of her data.
+    buyer = people[0]
+    record(
+        email=buyer.email, phone=buyer.phone, merchant=shop, purpose="marketing", action="given",
+        ip_address="203.0.113.7", user_agent="JUNOPOS-Till/5.2",
+    )
+    record(phone=buyer.phone, merchant=shop, purpose="research", action="restricted")
+    partner = RecipientFactory(purposes=["marketing"])
+    disclosure_record(
+        recipient=partner, purpose="marketing", categories=["contact"],
+        subject=subject_ref(email=buyer.email, phone=buyer.phone, merchant_id=shop.pk),
+    )
     OutboundMessage.objects.create(  # a message about the shop, sent to its owner
         kind="purge_warning", to_email=shop.owner_email or "pemilik@contoh.co.id", merchant=shop,
         subject=f"Data {shop.business_name} akan dihapus", body=f"Yth. {shop.owner_name}", state="sent",

@@ -52,6 +52,10 @@ def test_every_category_is_erased_or_kept_as_the_data_map_declares(shop, bystand
                     assert new in (MASK, ""), f"{where} is masked"
                 elif spec.erase == FieldErasure.HASH:
                     assert (old in ("", None) and new == old) or is_pseudonym(new), f"{where} is hashed"
+                elif spec.erase == FieldErasure.HOOK:
+                    assert new in ("", None) or is_pseudonym(new), f"{where} is hashed or emptied by {entry.erased_by}"
+                else:
+                    raise AssertionError(f"{where}: no expectation for {spec.erase.value}")
 
 
 def test_purge_keeps_what_tax_law_keeps_anonymised(shop):
