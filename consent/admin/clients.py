@@ -42,7 +42,7 @@ class ApiClientCreateForm(forms.ModelForm):
 @admin.register(ApiClient)
 class ApiClientAdmin(admin.ModelAdmin):
     list_display = ("name", "token_prefix_display", "scopes_display", "merchants_display", "active_display",
-                    "last_used_display", "created_display")
+                    "last_used_display")
     list_filter = ("all_merchants",)
     search_fields = ("name", "=token_prefix")
     ordering = ("name",)
@@ -69,8 +69,7 @@ class ApiClientAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("cakupan"))
     def scopes_display(self, obj):
-        labels = dict(ApiClient.Scope.choices)
-        return ", ".join(f"{s} ({labels.get(s, '?')})" for s in obj.scopes) or "-"
+        return ", ".join(obj.scopes) or "-"
 
     @admin.display(description=gettext_lazy("merchant"))
     def merchants_display(self, obj):

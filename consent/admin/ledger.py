@@ -85,8 +85,7 @@ class ConsentEventAdmin(LedgerPaging, SubjectSearchMixin, admin.ModelAdmin):
     Nobody changes or deletes an event (PostgreSQL refuses it as well); an officer with
     add_consentevent enters one through the service."""
 
-    list_display = ("id", "occurred_display", "purpose", "action", "channel", "merchant_display", "email", "phone",
-                    "recorded_display")
+    list_display = ("id", "occurred_display", "purpose", "action", "channel", "subject_display")
     list_select_related = ("purpose", "merchant")
     list_filter = ("purpose", "action", "channel")
     search_fields = ("=email",)  # shows the box; SubjectSearchMixin searches (exact, indexed)
@@ -113,6 +112,13 @@ class ConsentEventAdmin(LedgerPaging, SubjectSearchMixin, admin.ModelAdmin):
     @admin.display(description=_("dicatat (WIB)"), ordering="recorded_at")
     def recorded_display(self, obj):
         return wib(obj.recorded_at)
+
+    @admin.display(description=_("subjek (seperti tersimpan)"))
+    def subject_display(self, obj):
+        parts = [v for v in (obj.email, obj.phone) if v]
+        if obj.merchant_id:
+            parts.append(f"merchant {obj.merchant_id} ({obj.merchant.business_name})")
+        return "; ".join(parts)
 
     @admin.display(description=_("merchant"))
     def merchant_display(self, obj):
