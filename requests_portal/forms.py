@@ -15,13 +15,17 @@ from django import forms
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+
+from consent.models import Purpose
 
 from merchants.identifiers import normalize_email, normalize_phone
 
 from .models import Right, SubjectRole
 from .services import Upload, attachment_check, request_validate
 from .services.intake import MAX_ATTACHMENT_BYTES
+from .services.workflow import LEDGER_RIGHTS, purpose_bases_for
 
 SUBMISSION_SALT = "requests_portal.submission"
 # A form left open longer than this is sent again with a new key (the page says so).
@@ -87,6 +91,32 @@ def read_upload(uploaded) -> Upload | None:
     return upload
 
 
+class PurposesField(forms.ModelMultipleChoiceField):
+    """The purposes a request names, each labelled in the visitor's language."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def label_from_instance(self, obj):
+        return obj.name(translation.get_language() or "id")
+
+
+# What the purposes question asks, per right (label, hint).
+PURPOSES_TEXT = {
+    Right.WITHDRAWAL: (
+        _("Untuk tujuan mana Anda menarik persetujuan atau menyatakan keberatan?"),
+        _("Pilih satu atau lebih. Tujuan yang diwajibkan undang-undang atau perlu untuk transaksi tidak dapat ditarik."),
+    ),
+    Right.RESTRICTION: (
+        _("Pemrosesan untuk tujuan mana yang ingin dibatasi?"),
+        _("Pilih satu atau lebih. Pemrosesan yang diwajibkan undang-undang tetap berjalan."),
+    ),
+    Right.OBJECTION: (
+        _("Anda keberatan atas pemrosesan untuk tujuan mana?"),
+        _("Pilih satu atau lebih tujuan yang kami jalankan atas dasar kepentingan yang sah."),
+    ),
+}
+
+
 class TextArea(forms.Textarea):
     def __init__(self, rows=3):
         super().__init__(attrs={"rows": rows})
@@ -144,6 +174,9 @@ class RequestForm(forms.Form):
         widget=forms.TextInput(attrs={"autocapitalize": "characters", "spellcheck": "false"}),
         error_messages={"required": _("Tulis nomor permintaan yang ditolak, mis. DSR-2026-000123.")},
     )
+    purposes = PurposesField(
+        queryset=Purpose.objects.none(), error_messages={"required": _("Pilih paling sedikit satu tujuan pemrosesan.")},
+    )
     details = forms.CharField(required=False, max_length=4000, widget=TextArea(rows=4))
     website = forms.CharField(
         label=_("Biarkan kolom ini kosong"), required=False,
@@ -156,12 +189,13 @@ class RequestForm(forms.Form):
         "correct_data": {Right.CORRECTION},
         "reason": {Right.DELETION, Right.RESTRICTION},
         "appeal_reference": {Right.APPEAL},
+        "purposes": set(LEDGER_RIGHTS),
     }
     # The groups of the page, in order (the template renders them as fieldsets).
     WHO = ("subject_role", "shop_name")
     REPRESENTATIVE = ("is_representative", "subject_name", "authorisation")
     CONTACT = ("requester_name", "email", "phone")
-    ASK = ("appeal_reference", "wrong_data", "correct_data", "reason", "details")
+    ASK = ("purposes", "appeal_reference", "wrong_data", "correct_data", "reason", "details")
     # Labelled "not required" (the others are required, or required in a case their hint names).
     OPTIONAL = ("reason", "details")
 
@@ -174,6 +208,10 @@ class RequestForm(forms.Form):
         for name in self.OPTIONAL:
             if name in self.fields:
                 self.fields[name].optional_marker = True
+        if "purposes" in self.fields:
+            field = self.fields["purposes"]
+            field.queryset = Purpose.objects.filter(basis__in=purpose_bases_for(right)).order_by("number")
+            field.label, field.help_text = PURPOSES_TEXT[right]
         label, hint = DETAILS_TEXT[right]
         self.fields["details"].label, self.fields["details"].help_text = label, hint
         channel = PHONE_CHANNEL_NAMES.get(settings.PHONE_MESSAGE_CHANNEL, settings.PHONE_MESSAGE_CHANNEL)
@@ -224,6 +262,7 @@ class RequestForm(forms.Form):
         # problem at once (the service asks again when the request is made).
         given = self.submission()
         given.pop("submission_key")
+        given.pop("purposes")  # checked by the field: only those this right may name are offered
         try:
             request_validate(**given)
         except ValidationError as error:
@@ -263,6 +302,7 @@ class RequestForm(forms.Form):
             "correct_data": data.get("correct_data", ""),
             "reason": data.get("reason", ""),
             "appeal_reference": data.get("appeal_reference", ""),
+            "purposes": list(data.get("purposes") or ()),
         }
 
     def add_service_errors(self, error: ValidationError, *, skip_fields_with_errors: bool = False) -> None:

@@ -173,6 +173,8 @@ def policy_accept(
         if found is None:
             raise ConsentError(_("Versi kebijakan tidak dikenal."), code="unknown_policy_version", field="version")
         version = found
+    elif not version.is_published:
+        raise ConsentError(_("Versi kebijakan tidak dikenal."), code="unknown_policy_version", field="version")
     accepted_at = accepted_at or timezone.now()
     if timezone.is_naive(accepted_at) or accepted_at > timezone.now() + timedelta(minutes=5):
         raise ConsentError(_("Waktu penerimaan tidak valid."), code="invalid_time", field="accepted_at")

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from consent.exceptions import ConsentError
+from consent.models import Action, LegalBasis
+from consent.models import Channel as ConsentChannel
+from consent.services import consent_record, subject_ref
+
 from ..deadlines import deadline_rule, extended_due
 from ..exceptions import RequestError, TransitionRefused
 from ..formatting import format_due
 from ..models import (
-    FOUR_EYES_RIGHTS, DataSubjectRequest, RefusalReason, RequestAttachment, Right, State,
+    FOUR_EYES_RIGHTS, Channel, DataSubjectRequest, RefusalReason, RequestAttachment, RequestEvent, Right, State,
 )
 from .common import APPROVE_SENSITIVE, EXECUTE, REQUESTER, SYSTEM, WORK, require_actor, transition
 from .intake import Upload, attachment_store
@@ -26,6 +31,21 @@ WITHDRAWABLE = (State.SUBMITTED, State.VERIFIED, State.IN_REVIEW, State.AWAITING
 # Questions an officer may ask: the reason (only of a correction or a deletion, as the policy
 # allows), or more information (any right).
 ASK_REASON_RIGHTS = frozenset({Right.CORRECTION, Right.DELETION})
+
+# The rights that land in the consent ledger when completed: the purposes each may name (by the
+# purpose's legal basis) and what is recorded for each. A withdrawal ends consent or objects to a
+# legitimate interest; an objection is to a legitimate interest; a restriction holds whatever the
+# basis, but what the law obliges (KYC, law enforcement) cannot be restricted.
+LEDGER_RIGHTS = {
+    Right.WITHDRAWAL: ((LegalBasis.CONSENT, LegalBasis.LEGITIMATE_INTEREST), Action.WITHDRAWN),
+    Right.OBJECTION: ((LegalBasis.LEGITIMATE_INTEREST,), Action.WITHDRAWN),
+    Right.RESTRICTION: ((LegalBasis.CONSENT, LegalBasis.LEGITIMATE_INTEREST, LegalBasis.CONTRACT), Action.RESTRICTED),
+}
+
+
+def purpose_bases_for(right: str) -> tuple[str, ...]:
+    """The legal bases of the purposes a request of `right` may name (none: it names no purpose)."""
+    return LEDGER_RIGHTS[right][0] if right in LEDGER_RIGHTS else ()
 
 
 def request_assign(*, request_id: int, actor, assignee) -> DataSubjectRequest:
@@ -243,11 +263,57 @@ def request_complete(*, request_id: int, actor=None, result: str) -> DataSubject
     def told(request):
         return _("Permintaan %(ref)s telah selesai dilaksanakan.") % {"ref": request.reference} + "\n\n" + result
 
+    def change(request, now):
+        if request.right in LEDGER_RIGHTS:
+            _record_in_ledger(request, actor=actor, now=now)
+
     request, _event = transition(
         request_id, verb="completed", what=_("menyelesaikan"), actor=actor, actor_kind=SYSTEM, permission=EXECUTE,
-        allowed_from=[State.PROCESSING], to_state=State.COMPLETED, note=result, told=told,
+        allowed_from=[State.PROCESSING], to_state=State.COMPLETED, note=result, told=told, change=change,
     )
     return request
+
+
+def _record_in_ledger(request: DataSubjectRequest, *, actor, now) -> None:
+    """A completed withdrawal, objection or restriction: one ledger event per purpose it names, in
+    the completion's transaction (a refusal leaves the request processing and nothing recorded).
+
+    The channel is where the person made the choice: the portal's form, JUNOPOS's API, or an
+    officer who entered an e-mailed or WhatsApp'd request (the officer who entered it is the
+    event's `entered_by`, checked for the right to record consent)."""
+    bases, action = LEDGER_RIGHTS[request.right]
+    purposes = list(request.purposes.order_by("number"))
+    if not purposes:
+        raise TransitionRefused(
+            _("Permintaan %(ref)s tidak menyebut tujuan pemrosesan mana pun: tidak ada yang dapat dicatat.")
+            % {"ref": request.reference}
+        )
+    for purpose in purposes:
+        if purpose.basis not in bases:
+            raise TransitionRefused(
+                _("Tujuan “%(purpose)s” (dasar hukum: %(basis)s) tidak dapat dicatat untuk permintaan %(ref)s "
+                  "(%(right)s).") % {
+                    "purpose": purpose.name_id, "basis": LegalBasis(purpose.basis).label, "ref": request.reference,
+                    "right": request.get_right_display(),
+                }
+            )
+    channel, entered_by, client = ConsentChannel.PORTAL, None, None
+    if request.api_client_id is not None:
+        channel, client = ConsentChannel.API, request.api_client
+    elif request.channel in (Channel.EMAIL, Channel.WHATSAPP):
+        entry = RequestEvent.objects.filter(request=request, verb="entered").only("actor").first()
+        channel, entered_by = ConsentChannel.ADMIN, (entry.actor if entry is not None else actor)
+    try:
+        subject = subject_ref(
+            email=request.email or None, phone=request.phone or None, merchant_id=request.merchant_id,
+        )
+        for purpose in purposes:
+            consent_record(
+                subject=subject, purpose=purpose, action=action, channel=channel, occurred_at=now,
+                actor=entered_by, client=client, reference=request.reference,
+            )
+    except ConsentError as error:
+        raise TransitionRefused(error.message) from None
 
 
 def request_attachment_read(*, request_id: int, attachment_id: int, actor) -> RequestAttachment:

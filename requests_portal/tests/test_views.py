@@ -53,6 +53,10 @@ def form_data(right: str, **overrides) -> dict:
         data["reason"] = "Saya tidak lagi berbelanja di sana."
     if right == Right.APPEAL:
         data["appeal_reference"] = "DSR-2026-000123"
+    if right in (Right.WITHDRAWAL, Right.RESTRICTION, Right.OBJECTION):  # a legitimate interest: any of the three
+        from consent.models import Purpose
+
+        data["purposes"] = [Purpose.objects.get(key="service-improvement").pk]
     data.update(overrides)
     return data
 
