@@ -3,11 +3,48 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+RESUME = "Permintaan API: kirim lagi callback status yang tertahan"
+
+
+# Who sees the callbacks sent (officers follow an API request's callbacks; the Auditor sees everything).
+VIEWERS = ("Compliance officer", "Data protection officer", "Auditor")
+
+
+def seed(apps, schema_editor):
+    """Officers see the callbacks; beat queues again those whose task was lost (a worker died
+    mid-send, a broker restarted)."""
+    from django.contrib.auth.management import create_permissions
+
+    using = schema_editor.connection.alias if schema_editor else "default"
+    app_config = apps.get_app_config("requests_portal")
+    app_config.models_module = True
+    create_permissions(app_config, apps=apps, verbosity=0, using=using)
+    app_config.models_module = None
+    view = apps.get_model("auth", "Permission").objects.using(using).get(
+        content_type__app_label="requests_portal", codename="view_statuscallback"
+    )
+    for group in apps.get_model("auth", "Group").objects.using(using).filter(name__in=VIEWERS):
+        group.permissions.add(view)
+    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
+    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+    every, _ = IntervalSchedule.objects.using(using).get_or_create(every=5, period="minutes")
+    PeriodicTask.objects.using(using).update_or_create(
+        name=RESUME, defaults={
+            "task": "requests_portal.status_callbacks_resume_stalled", "interval": every, "crontab": None,
+            "enabled": True, "description": "Callback status ke klien API yang tugas pengirimannya hilang dikirim lagi.",
+        },
+    )
+
+
+def unseed(apps, schema_editor):
+    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=RESUME).delete()
+
 
 class Migration(migrations.Migration):
 
     dependencies = [
         ('requests_portal', '0008_purposes_and_api_origin'),
+        ('django_celery_beat', '0019_alter_periodictasks_options'),
     ]
 
     operations = [
@@ -32,4 +69,5 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['state', 'lease_until'], name='callback_state_lease')],
             },
         ),
+        migrations.RunPython(seed, unseed),
     ]

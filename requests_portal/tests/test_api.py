@@ -378,3 +378,41 @@ def test_a_receiver_that_is_down_never_blocks_the_workflow(api, shop, junopos, s
     callback.refresh_from_db()
     assert (callback.state, callback.attempts) == ("queued", 1) and "Connection" in callback.last_error
     assert queued  # the task was queued on commit, not run inside the transaction
+
+
+def test_an_expired_request_is_called_back_cancelled(api, shop, junopos, settings, django_capture_on_commit_callbacks):
+    settings.DEBUG = True
+    _client, token = junopos
+    with Receiver() as receiver:
+        api.post(URL, body(shop, status_callback_urls=[receiver.url]), token=token)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.request_expire(request_id=request_of().pk, now=timezone.now() + timedelta(days=8))
+    assert [json.loads(raw)["request_status"] for _h, raw in receiver.received] == ["cancelled"]
+    assert status_of(api, token)["request_status"] == "cancelled"
+
+
+def test_a_callback_whose_task_was_lost_is_queued_again_and_sent_once(
+    api, shop, junopos, settings, django_capture_on_commit_callbacks
+):
+    settings.DEBUG = True
+    _client, token = junopos
+    with Receiver() as receiver:
+        api.post(URL, body(shop, status_callback_urls=[receiver.url]), token=token)
+        with django_capture_on_commit_callbacks(execute=False):
+            request = verify(request_of())  # the broker lost the task
+        callback = StatusCallback.objects.get(request=request)
+        assert services.status_callbacks_resume_stalled() == []  # not yet: it may still be on its way
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.status_callbacks_resume_stalled(now=timezone.now() + timedelta(minutes=16)) == [callback.pk]
+        # A second copy of the task finds it sent and does nothing.
+        assert services.status_callback_send(callback_id=callback.pk) is None
+    callback.refresh_from_db()
+    assert (callback.state, callback.attempts, len(receiver.received)) == ("sent", 1, 1)
+
+
+def test_an_idempotency_key_replays_the_first_answer(api, shop, junopos):
+    _client, token = junopos
+    first = api.post(URL, body(shop), token=token, headers={"Idempotency-Key": "k-1"})
+    again = api.post(URL, body(shop), token=token, headers={"Idempotency-Key": "k-1"})
+    assert (first.status_code, again.status_code) == (201, 201) and again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json() and DataSubjectRequest.objects.count() == 1

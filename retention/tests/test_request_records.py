@@ -312,7 +312,7 @@ def test_request_tables_are_in_the_data_map_with_no_merchant_and_one_rule():
     entries = {e.label: e for e in datamap if e.model._meta.app_label == "requests_portal"}
     assert set(entries) == {
         "requests_portal.DataSubjectRequest", "requests_portal.RequestEvent", "requests_portal.VerificationCode",
-        "requests_portal.RequestAttachment", "requests_portal.RequestMessage",
+        "requests_portal.RequestAttachment", "requests_portal.RequestMessage", "requests_portal.StatusCallback",
     }
     assert all(e.merchant is None for e in entries.values())
     assert {e.retained_under for e in entries.values()} == {RULE, None}
