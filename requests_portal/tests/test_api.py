@@ -416,3 +416,34 @@ def test_an_idempotency_key_replays_the_first_answer(api, shop, junopos):
     again = api.post(URL, body(shop), token=token, headers={"Idempotency-Key": "k-1"})
     assert (first.status_code, again.status_code) == (201, 201) and again["Idempotent-Replayed"] == "true"
     assert again.json() == first.json() and DataSubjectRequest.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_racing_submissions_with_one_id_make_one_request(seeded, shop, junopos):
+    from django.db import connection
+
+    api_client, _token = junopos
+    barrier, made, failures = threading.Barrier(2), [], []
+
+    def submit_once():
+        try:
+            barrier.wait(timeout=10)
+            made.append(services.request_api_submit(
+                client=api_client, subject_request_id="kasir-race", subject_request_type="access",
+                subject_identities=[{"identity_type": "email", "identity_value": "siti@example.test"}],
+                merchant_id=shop.pk,
+            ))
+        except Exception as exc:  # noqa: BLE001  (reported below)
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit_once) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not failures, failures
+    assert sorted(created for _request, created in made) == [False, True]
+    assert len({request.pk for request, _created in made}) == 1
+    assert DataSubjectRequest.objects.filter(external_id="kasir-race").count() == 1
