@@ -16,6 +16,10 @@ admin.site.site_header = "JUNO Privacy"
 admin.site.site_title = "JUNO Privacy"
 admin.site.index_title = _("Kepatuhan data pribadi JUNOPOS")
 
+# The API is consent's (consent/api); the requests app adds its data-subject requests to it here,
+# where the apps are composed (consent never imports requests_portal).
+api.add_router("/requests", "requests_portal.apis.router")
+
 
 def api_not_found(request, rest=""):
     """Every answer under /api/v1/ is JSON, an unknown path too."""

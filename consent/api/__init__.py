@@ -3,8 +3,8 @@
 The OpenAPI document is /api/v1/openapi.json; there is no docs page (Swagger loads from a CDN,
 which the CSP forbids). Bearer tokens, so no CSRF.
 
-Writing an endpoint on it (requests_portal/apis.py does): import from the submodules, never from
-this package (it imports your router: a cycle):
+Writing an endpoint on it (requests_portal/apis.py does, mounted by junoprivacy/urls.py): import
+from the submodules:
 
     from consent.api.auth import ClientAuth, require_merchant
     from consent.api.errors import AUTH_ERRORS, ApiError, errors
@@ -49,4 +49,4 @@ api.add_router("/consent", "consent.api.consent.router")
 api.add_router("/disclosures", "consent.api.disclosures.router")
 api.add_router("/merchants", "consent.api.merchants.router")
 api.add_router("/policy", "consent.api.policy.router")
-api.add_router("/requests", "requests_portal.apis.router")
+# /requests (requests_portal/apis.py) is added by junoprivacy/urls.py: consent imports no app above it.
