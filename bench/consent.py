@@ -2,7 +2,7 @@
 """Benchmark of consent checks through the JUNOPOS API under gunicorn, against a minimal JSON view
 in the same server, over a ledger of millions of events.
 
-    python3 bench/consent.py                           # the whole run, one command (about 4 minutes)
+    python3 bench/consent.py                           # the whole run, one command (about 3 minutes)
     python3 bench/consent.py --events 200000 --subjects 50000 --seconds 5      # a quick look
     python3 bench/consent.py --connections 16          # another concurrency (both sides alike)
     python3 bench/consent.py --strict                  # exit 1 when a target is missed
@@ -206,11 +206,14 @@ def in_process(token: str, bodies: list[bytes], batch_body: bytes, *, calls: int
     where a check and a batch spend their time (cProfile, the functions of most own time)."""
     import cProfile
     import pstats
+    import warnings
 
     from django.test import Client
     from django.test.utils import override_settings
 
     found: dict = {}
+    # WhiteNoise in this process has no collected static files (and the API serves none).
+    warnings.filterwarnings("ignore", message="No directory at")
     with override_settings(ROOT_URLCONF="bench.bench_urls", ALLOWED_HOSTS=["*"], DEBUG=False,
                            SECURE_SSL_REDIRECT=False):
         client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
@@ -224,6 +227,21 @@ def in_process(token: str, bodies: list[bytes], batch_body: bytes, *, calls: int
         found["minimal JSON view"] = timed(lambda: post(MINIMAL_JSON_PATH, bodies[next(cycle) % len(bodies)]), calls)
         found["API single check"] = timed(lambda: post(CHECK_PATH, bodies[next(cycle) % len(bodies)]), calls)
         found["API batch of 1,000"] = timed(lambda: post(BATCH_PATH, batch_body), batches)
+        from django.db import connection
+
+        for label, path, body in (("single", CHECK_PATH, bodies[0]), ("batch", BATCH_PATH, batch_body)):
+            queries: list[tuple[str, float]] = []
+
+            def record(execute, sql, params, many, context):
+                t0 = time.perf_counter()
+                try:
+                    return execute(sql, params, many, context)
+                finally:
+                    queries.append((" ".join(sql.split()), time.perf_counter() - t0))
+
+            with connection.execute_wrapper(record):
+                post(path, body)
+            found[f"queries {label}"] = queries
         for label, path, body_of, n in (("single", CHECK_PATH, lambda: bodies[next(cycle) % len(bodies)], calls),
                                         ("batch", BATCH_PATH, lambda: batch_body, batches)):
             profile = cProfile.Profile()
@@ -445,6 +463,11 @@ def report(args, facts: dict, rounds: dict, batch_s: list[float], machine: dict,
     for key in ("minimal JSON view", "API single check", "API batch of 1,000"):
         print(f"     {key:30s} {ms(inproc[key]):7.2f} ms")
     print(f"     single check / minimal view: {inproc['API single check'] / inproc['minimal JSON view']:.1f} x the time")
+    for label in ("single", "batch"):
+        queries = inproc[f"queries {label}"]
+        print(f"     queries of a {label} call: {len(queries)}, {sum(t for _, t in queries) * 1000:.2f} ms")
+        for sql, seconds in queries:
+            print(f"       {seconds * 1000:6.2f} ms  {sql if len(sql) <= 130 else sql[:120] + ' ...'}")
     for label in ("single", "batch"):
         print(f"     own time of a {label} call (cProfile, top functions: share, ms a call):")
         for name, share, per_call in inproc[f"profile {label}"]:
