@@ -138,6 +138,9 @@ PHONE_MESSAGE_CHANNEL = env.str("PHONE_MESSAGE_CHANNEL", default="whatsapp")
 # A gateway for SMS and WhatsApp messages: an HTTPS endpoint that takes {"channel", "to", "body"}
 # as JSON with a bearer token. Empty: each message is written as a file under VAR_DIR/sms/.
 PHONE_GATEWAY_URL = env.str("PHONE_GATEWAY_URL", default="")
+# Status callbacks of API-forwarded requests go only to public addresses unless this is on (tests,
+# a private deployment whose JUNOPOS listens on an internal network).
+API_CALLBACK_ALLOW_PRIVATE = env.bool("API_CALLBACK_ALLOW_PRIVATE", default=False)
 PHONE_GATEWAY_TOKEN = env.str("PHONE_GATEWAY_TOKEN", default="")
 PHONE_OUTBOX_DIR = Path(env.str("PHONE_OUTBOX_DIR", default=str(VAR_DIR / "sms")))
 

@@ -295,7 +295,7 @@ def test_keys_are_per_client(api, make_client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_calls_with_one_key_record_once(make_client):
+def test_two_concurrent_calls_with_one_key_record_once(seeded, make_client):
     token = make_client(all_merchants=True)[1]
     body = {"email": SITI, "purpose": "marketing", "action": "given"}
     barrier, statuses = threading.Barrier(4), []

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import socket
+import urllib.parse
 import json
 import logging
 import time
@@ -364,6 +367,23 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(_NoRedirect)
 
 
+def _private_address(url: str) -> str | None:
+    """Why the callback URL must not be called (its host resolves to a loopback, private, link-local
+    or otherwise non-public address: a token holder must not make the portal probe its own
+    network), or None. The resolution is checked at every send, not only when the URL was given."""
+    if settings.API_CALLBACK_ALLOW_PRIVATE:
+        return None
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (socket.gaierror, UnicodeError) as exc:
+        return f"DNS: {exc}"[:200]
+    for address in addresses:
+        if not ipaddress.ip_address(address.split("%", 1)[0]).is_global:
+            return "refused: the host resolves to a non-public address"
+    return None
+
+
 def status_callback_send(*, callback_id: int) -> StatusCallback | None:
     """Send one queued callback. Raises CallbackRetry when it should be tried again later.
 
@@ -384,6 +404,9 @@ def status_callback_send(*, callback_id: int) -> StatusCallback | None:
     client = callback.request.api_client
     if client is None or not client.is_active:
         return _settle(callback, state=StatusCallback.State.FAILED, error="client revoked")
+    refused = _private_address(callback.url)
+    if refused:
+        return _settle(callback, state=StatusCallback.State.FAILED, error=refused)
     body = json.dumps(callback.payload, separators=(",", ":"), sort_keys=True).encode()
     timestamp = int(time.time())
     http_request = urllib.request.Request(

@@ -294,6 +294,12 @@ class Receiver:
         self.server.server_close()
 
 
+@pytest.fixture(autouse=True)
+def _callbacks_to_this_machine(settings):
+    # The receivers below listen on 127.0.0.1, which production refuses (API_CALLBACK_ALLOW_PRIVATE).
+    settings.API_CALLBACK_ALLOW_PRIVATE = True
+
+
 def signature_valid(api_client, headers, raw: bytes) -> bool:
     parts = dict(part.split("=", 1) for part in headers["X-JUNO-Signature"].split(","))
     expected = hmac.new(callback_key(api_client).encode(), f"{parts['t']}.".encode() + raw, hashlib.sha256).hexdigest()
@@ -447,3 +453,18 @@ def test_two_racing_submissions_with_one_id_make_one_request(seeded, shop, junop
     assert sorted(created for _request, created in made) == [False, True]
     assert len({request.pk for request, _created in made}) == 1
     assert DataSubjectRequest.objects.filter(external_id="kasir-race").count() == 1
+
+
+@pytest.mark.parametrize("url", ["https://127.0.0.1:9/cb", "https://10.1.2.3/cb", "https://[::1]/cb", "https://169.254.169.254/latest"])
+def test_a_callback_to_a_private_address_is_refused_without_being_called(api, shop, junopos, settings, url):
+    """A token holder must not make the portal call into its own network (SSRF)."""
+    from requests_portal.models import StatusCallback
+    from requests_portal.services.api import status_callback_send
+
+    settings.API_CALLBACK_ALLOW_PRIVATE = False
+    settings.DEBUG = True  # http/https both accepted at submission; the address is what is refused
+    assert api.post("/api/v1/requests", body(shop, status_callback_urls=[url]), token=junopos[1]).status_code == 201
+    request = request_of()
+    callback = StatusCallback.objects.create(request=request, url=url, payload={"request_status": "pending"})
+    sent = status_callback_send(callback_id=callback.pk)
+    assert sent.state == StatusCallback.State.FAILED and sent.last_error.startswith("refused")
