@@ -338,6 +338,9 @@ def main_bench(args) -> int:
     _client, token = api_client_create(name="bench/consent.py", scopes=["consent:read"], all_merchants=True,
                                        rate_limit=CLIENT_RATE_LIMIT)
     checks = consentkit.checks_sample(rng, count=args.checks, subjects=args.subjects, merchant_ids=seeded.merchants)
+    unknown = sum(1 for c in checks if consentkit.never_seen(c, args.subjects))
+    print(f"   the load's sample: {len(checks):,} checks, {len(checks) - unknown:,} about seeded subjects, {unknown:,} "
+          f"about people never seen; {sum(1 for c in checks if c.merchant_id is not None):,} with a merchant", flush=True)
     try:
         print(f"   gunicorn answering after {server.start():.1f}s", flush=True)
         return run_phases(args, port, server, token, checks, {

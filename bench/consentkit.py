@@ -365,9 +365,12 @@ def checks_sample(rng, *, count: int, subjects: int, merchant_ids: list[int]) ->
         cursor.execute("SELECT key, id FROM consent_purpose")
         key_of = {pid: key for key, pid in cursor.fetchall()}
         known = count - count // 4
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [STATE])
+        rows_estimate = max(1.0, cursor.fetchone()[0])
+        percent = min(100.0, 100.0 * 3 * known / rows_estimate)  # about three times the rows needed
         cursor.execute(
-            f"SELECT identifier, merchant_id, purpose_id FROM {STATE} TABLESAMPLE SYSTEM (1) REPEATABLE (%s) LIMIT %s",
-            [rng.getrandbits(31), known * 3],
+            f"SELECT identifier, merchant_id, purpose_id FROM {STATE} TABLESAMPLE SYSTEM (%s) REPEATABLE (%s) LIMIT %s",
+            [percent, rng.getrandbits(31), known * 3],
         )
         rows = cursor.fetchall()
     rng.shuffle(rows)
@@ -396,3 +399,10 @@ def sample_subject_identifiers(rng, *, subjects: int, count: int) -> list[str]:
         if kind != "email":
             found.append(phone_of(s))
     return found
+
+
+def never_seen(check: Check, subjects: int) -> bool:
+    """Whether a check of checks_sample is about someone outside the seeded subjects."""
+    identifier = check.email or check.phone or ""
+    digits = identifier.split("@")[0].removeprefix("pelanggan") if check.email else identifier.removeprefix("+62812")
+    return digits.isdigit() and int(digits) > subjects
