@@ -206,6 +206,8 @@ class PolicyNoticeDelivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("pemberitahuan kepada merchant")
+        verbose_name_plural = pgettext_lazy("plural", "pemberitahuan kepada merchant")
         constraints = [models.UniqueConstraint(fields=["merchant", "notice"], name="one_notice_per_merchant")]
 
 
@@ -272,6 +274,8 @@ class IdempotencyKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        verbose_name = _("kunci idempotensi")
+        verbose_name_plural = pgettext_lazy("plural", "kunci idempotensi")
         constraints = [models.UniqueConstraint(fields=["client", "key"], name="one_answer_per_idempotency_key")]
 
 
