@@ -126,6 +126,18 @@ def _ledger_rows(scope):
     return rows.filter(plain("email") | plain("phone") | Q(ip_address__isnull=False) | ~Q(user_agent=""))
 
 
+# Ledger rows rewritten per statement (bulk_update: one UPDATE ... CASE per batch; the ledger has
+# no history rows to keep, and its trigger checks each row all the same).
+HOOK_BATCH = 1000
+
+
+def _write(batch: list[ConsentEvent]) -> int:
+    ConsentEvent.objects.bulk_update(batch, LEDGER_FIELDS)
+    written = len(batch)
+    batch.clear()
+    return written
+
+
 def _hashed(value: str, kind: str) -> str:
     return value if not value or value.startswith("h$") else pseudonym(value, kind=kind)
 
@@ -175,13 +187,15 @@ def ledger_pseudonymise(scope, *, dry_run: bool) -> dict[str, dict[str, int]]:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:  # the trigger's second condition (migration 0002)
                 cursor.execute("SELECT set_config('juno.ledger_erasure', 'on', true)")
-        for event in rows.only("id", *LEDGER_FIELDS).order_by("pk").iterator(chunk_size=1000):
+        batch: list[ConsentEvent] = []
+        for event in rows.only("id", *LEDGER_FIELDS).order_by("pk").iterator(chunk_size=HOOK_BATCH):
             touched.update(v for v in (event.email, event.phone) if v)
-            ConsentEvent.objects.filter(pk=event.pk).update(
-                email=_hashed(event.email, "email"), phone=_hashed(event.phone, "phone"), ip_address=None,
-                user_agent="",
-            )
-            changed += 1
+            event.email, event.phone = _hashed(event.email, "email"), _hashed(event.phone, "phone")
+            event.ip_address, event.user_agent = None, ""
+            batch.append(event)
+            if len(batch) == HOOK_BATCH:
+                changed += _write(batch)
+        changed += _write(batch)
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT set_config('juno.ledger_erasure', 'off', true)")
