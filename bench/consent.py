@@ -192,12 +192,37 @@ def anatomy(token: str, checks: list[consentkit.Check]) -> dict:
     batch_qs = (ConsentState.objects.filter(identifier__in=sorted({i for it in items for i in it.identifiers}),
                                             purpose_id__in=sorted({it.purpose.pk for it in items}))
                 .filter(_merchant_q({it.merchant_id for it in items})).values_list(*STATE_FIELDS))
+    def state_queryset():
+        return (ConsentState.objects.filter(identifier__in=[c.email or c.phone], purpose_id=purpose_get(c.purpose).pk)
+                .filter(_merchant_q({c.merchant_id})).values_list(*STATE_FIELDS))
+
+    found["  its state query built by the ORM"] = timed(lambda: state_queryset().query.sql_with_params(), 500)
+    sql, params = state_queryset().query.sql_with_params()
+    with connection.cursor() as cursor:
+        found["  its state query run (SQL ready)"] = timed(lambda: (cursor.execute(sql, params), cursor.fetchall()), 500)
     with connection.cursor() as cursor:
         for label, qs in (("single", queryset), ("batch", batch_qs)):
             sql, params = qs.query.sql_with_params()
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS, TIMING) " + sql, params)
             found[f"plan {label}"] = [row[0] for row in cursor.fetchall()]
     return found
+
+
+# Stages of an API call, by the function that does each (its cumulative time in cProfile).
+STAGES = [
+    ("django-ninja's operation (all below)", "ninja/operation.py", "run"),
+    ("  authentication (all below)", "ninja/operation.py", "_run_authentication"),
+    ("    the token's query", "consent/api/auth.py", "api_client_by_token"),
+    ("    last_used_at (_touch)", "consent/api/auth.py", "_touch"),
+    ("    the Redis count", "consent/api/ratelimit.py", "rate_limit_hit"),
+    ("  the body parsed (pydantic)", "ninja/operation.py", "_get_values"),
+    ("  the endpoint", "consent/api/consent.py", "check"),
+    ("  the batch endpoint", "consent/api/consent.py", "check_batch"),
+    ("    subject_ref", "consent/services/ledger.py", "subject_ref"),
+    ("    consent_check", "consent/selectors.py", "consent_check"),
+    ("    consent_check_many", "consent/selectors.py", "consent_check_many"),
+    ("  the answer validated and rendered", "ninja/operation.py", "_result_to_response"),
+]
 
 
 def in_process(token: str, bodies: list[bytes], batch_body: bytes, *, calls: int, batches: int) -> dict:
@@ -254,6 +279,11 @@ def in_process(token: str, bodies: list[bytes], batch_body: bytes, *, calls: int
             top = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:12]
             found[f"profile {label}"] = [
                 (f"{Path(f).name}:{line} {fn}", tt / total, tt / n) for (f, line, fn), (_, _, tt, _, _) in top
+            ]
+            found[f"stages {label}"] = [
+                (name, sum(ct for (f, _, fn), (_, _, _, ct, _) in stats.stats.items()
+                           if f.endswith(suffix) and fn == function) / total)
+                for name, suffix, function in STAGES
             ]
     return found
 
@@ -472,13 +502,18 @@ def report(args, facts: dict, rounds: dict, batch_s: list[float], machine: dict,
         for sql, seconds in queries:
             print(f"       {seconds * 1000:6.2f} ms  {sql if len(sql) <= 130 else sql[:120] + ' ...'}")
     for label in ("single", "batch"):
+        print(f"     a {label} call's time by stage (cProfile, cumulative share of the call through the handler):")
+        for name, share in inproc[f"stages {label}"]:
+            if share:
+                print(f"       {share:5.1%}  {name}")
+    for label in ("single", "batch"):
         print(f"     own time of a {label} call (cProfile, top functions: share, ms a call):")
         for name, share, per_call in inproc[f"profile {label}"]:
             print(f"       {share:5.1%} {ms(per_call):7.3f}  {name}")
     print("   the API's parts in this process (median):")
-    for key, value in parts.items():
-        if not key.startswith("plan"):
-            print(f"     {key:30s} {ms(value):7.2f} ms")
+    for key in ("token query", "rate limit (Redis)", "subject_ref + consent_check", "  its state query built by the ORM",
+                "  its state query run (SQL ready)", "consent_check_many (1,000)"):
+        print(f"     {key:36s} {ms(parts[key]):7.2f} ms")
     for label in ("single", "batch"):
         print(f"     EXPLAIN ANALYZE, the state query of a {label} check:")
         for line in parts[f"plan {label}"]:
