@@ -14,47 +14,47 @@ from __future__ import annotations
 import logging
 import time
 
-import redis
 from django.conf import settings
 from django.core.cache import cache
 
-from requests_portal.ratelimits import CACHE_DOWN
+from consent.clientmarks import CACHE_DOWN, UNKNOWN, redis_client
 
 logger = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60
-# A Redis that hangs must not hang the API: the call is let through after this.
-REDIS_TIMEOUT = 0.25
 
-_clients: dict[str, redis.Redis] = {}
+__all__ = ["UNKNOWN", "rate_limit_hit"]  # UNKNOWN: a watched key Redis could not be asked for
 
 
-def _redis(url: str) -> redis.Redis:
-    client = _clients.get(url)
-    if client is None:
-        client = _clients[url] = redis.Redis.from_url(
-            url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT,
-        )
-    return client
+def rate_limit_hit(
+    *, client_key: str, limit: int, now: float | None = None, watch: str | None = None,
+) -> int | None | tuple[int | None, object]:
+    """Count one call; None if within the limit, else the seconds until the window ends.
 
-
-def rate_limit_hit(*, client_key: str, limit: int, now: float | None = None) -> int | None:
-    """Count one call; None if within the limit, else the seconds until the window ends."""
+    With `watch` (a key), the same round trip also reads that key and the answer is a pair
+    (wait, its value as a float or None; UNKNOWN when Redis could not be asked)."""
     now = time.time() if now is None else now
     window = int(now // WINDOW_SECONDS)
     key = f"api:rl:{client_key}:{window}"
+    mark = None
     try:
         if settings.REDIS_URL:
-            pipe = _redis(settings.REDIS_URL).pipeline(transaction=False)
+            pipe = redis_client(settings.REDIS_URL).pipeline(transaction=False)
             pipe.incr(key)
             pipe.expire(key, WINDOW_SECONDS * 2)
-            count = pipe.execute()[0]
+            if watch:
+                pipe.get(watch)
+            answers = pipe.execute()
+            count = answers[0]
+            mark = answers[2] if watch else None
         else:
             cache.add(key, 0, WINDOW_SECONDS * 2)
             count = cache.incr(key)
+            mark = cache.get(watch) if watch else None
     except CACHE_DOWN as exc:
         logger.error("API rate limit not counted for client %s, Redis is unavailable: %s", client_key, exc)
-        return None
-    if count <= limit:
-        return None
-    return max(1, (window + 1) * WINDOW_SECONDS - int(now))
+        return (None, UNKNOWN) if watch else None
+    wait = None if count <= limit else max(1, (window + 1) * WINDOW_SECONDS - int(now))
+    if watch:
+        return wait, (float(mark) if mark is not None else None)
+    return wait

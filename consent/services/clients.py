@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from retention.services.common import require_permission
 
+from ..clientmarks import mark_client_changed
 from ..exceptions import ConsentError
 from ..models import ApiClient
 
@@ -75,6 +76,7 @@ def api_client_rotate(*, client_id: int, actor=None) -> tuple[ApiClient, str]:
             raise ConsentError(_("Klien ini sudah dicabut."), code="revoked")
         token, client.token_prefix, client.token_hash = _new_token()
         client.save(update_fields=["token_prefix", "token_hash"])
+        mark_client_changed(client.pk)
     return client, token
 
 
@@ -86,4 +88,5 @@ def api_client_revoke(*, client_id: int, actor=None) -> ApiClient:
         if client.revoked_at is None:
             client.revoked_at, client.revoked_by = timezone.now(), actor
             client.save(update_fields=["revoked_at", "revoked_by"])
+        mark_client_changed(client.pk)
     return client

@@ -11,11 +11,12 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from consent.api import auth
 from consent.models import (
     ApiClient, ConsentEvent, ConsentState, Disclosure, IdempotencyKey, PolicyAcceptance, Recipient,
 )
 from consent.selectors import purpose_get
-from consent.services import api_client_create, api_client_revoke, consent_record, subject_ref
+from consent.services import api_client_create, api_client_revoke, api_client_rotate, consent_record, subject_ref
 from consent.tests.openapi import ApiCaller, openapi_document
 from merchants.tests.factories import MerchantFactory
 from retention.models import ChurnEvent, PurgeSchedule
@@ -125,8 +126,22 @@ def test_last_use_is_written_at_most_once_a_minute(api, make_client):
     api.post(CHECK, {"email": SITI, "purpose": "marketing"}, token=token)
     assert ApiClient.objects.get(pk=client.pk).last_used_at == first
     ApiClient.objects.filter(pk=client.pk).update(last_used_at=first - timedelta(minutes=2))
+    auth._known.clear()  # another process, or this one once its copy of the client (30 s) ran out
     api.post(CHECK, {"email": SITI, "purpose": "marketing"}, token=token)
     assert ApiClient.objects.get(pk=client.pk).last_used_at > first
+
+
+def test_a_client_kept_by_the_process_is_refused_at_once_when_revoked_or_rotated(api, make_client):
+    """The process keeps the client it read (no query per call), yet a revocation or a rotation is
+    seen at the very next call: the rate limit's Redis round trip reads the client's change mark."""
+    client, token = make_client(all_merchants=True)
+    body = {"email": SITI, "purpose": "marketing"}
+    assert api.post(CHECK, body, token=token).status_code == 200
+    _rotated, new_token = api_client_rotate(client_id=client.pk)
+    assert api.post(CHECK, body, token=token).status_code == 401
+    assert api.post(CHECK, body, token=new_token).status_code == 200
+    api_client_revoke(client_id=client.pk)
+    assert api.post(CHECK, body, token=new_token).status_code == 401
 
 
 def test_a_single_check_is_the_tokens_query_and_the_checks_query(api, make_client, shop, django_assert_num_queries):
