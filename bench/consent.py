@@ -196,10 +196,10 @@ def anatomy(token: str, checks: list[consentkit.Check]) -> dict:
         return (ConsentState.objects.filter(identifier__in=[c.email or c.phone], purpose_id=purpose_get(c.purpose).pk)
                 .filter(_merchant_q({c.merchant_id})).values_list(*STATE_FIELDS))
 
-    found["  its state query built by the ORM"] = timed(lambda: state_queryset().query.sql_with_params(), 500)
+    found["  a state query built by the ORM"] = timed(lambda: state_queryset().query.sql_with_params(), 500)
     sql, params = state_queryset().query.sql_with_params()
     with connection.cursor() as cursor:
-        found["  its state query run (SQL ready)"] = timed(lambda: (cursor.execute(sql, params), cursor.fetchall()), 500)
+        found["  a state query run (SQL ready)"] = timed(lambda: (cursor.execute(sql, params), cursor.fetchall()), 500)
     with connection.cursor() as cursor:
         for label, qs in (("single", queryset), ("batch", batch_qs)):
             sql, params = qs.query.sql_with_params()
@@ -212,6 +212,7 @@ def anatomy(token: str, checks: list[consentkit.Check]) -> dict:
 STAGES = [
     ("django-ninja's operation (all below)", "ninja/operation.py", "run"),
     ("  authentication (all below)", "ninja/operation.py", "_run_authentication"),
+    ("    the client (kept per process) and the count", "consent/api/auth.py", "_client_counted"),
     ("    the token's query", "consent/api/auth.py", "api_client_by_token"),
     ("    last_used_at (_touch)", "consent/api/auth.py", "_touch"),
     ("    the Redis count", "consent/api/ratelimit.py", "rate_limit_hit"),
@@ -511,9 +512,10 @@ def report(args, facts: dict, rounds: dict, batch_s: list[float], machine: dict,
         for name, share, per_call in inproc[f"profile {label}"]:
             print(f"       {share:5.1%} {ms(per_call):7.3f}  {name}")
     print("   the API's parts in this process (median):")
-    for key in ("token query", "rate limit (Redis)", "subject_ref + consent_check", "  its state query built by the ORM",
-                "  its state query run (SQL ready)", "consent_check_many (1,000)"):
+    for key in ("token query", "rate limit (Redis)", "subject_ref + consent_check", "  a state query built by the ORM",
+                "  a state query run (SQL ready)", "consent_check_many (1,000)"):
         print(f"     {key:36s} {ms(parts[key]):7.2f} ms")
+    print("     (a state query: the single check's, built through the ORM's queryset, then run from its SQL)")
     for label in ("single", "batch"):
         print(f"     EXPLAIN ANALYZE, the state query of a {label} check:")
         for line in parts[f"plan {label}"]:
