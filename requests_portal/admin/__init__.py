@@ -6,3 +6,4 @@ Every change goes through requests_portal.services; the admin only shows, asks, 
 """
 
 from . import registers, requests  # noqa: F401  (each registers its models)
+from . import callbacks  # noqa: F401  (the status callbacks of API requests)

@@ -43,6 +43,7 @@ from ..deadlines import deadline_rule
 from ..exceptions import RequestError
 from ..models import (
     CLOSED_STATES, FOUR_EYES_RIGHTS, OPEN_STATES, DataSubjectRequest, RequestAttachment, RequestMessage, State,
+    StatusCallback,
 )
 from ..selectors import (
     available_actions, due_today_q, late_q, officers, request_duplicates, request_queue, request_search_q, request_timeline,
@@ -83,6 +84,8 @@ ACTION_SERVICES = {
     "approve": services.request_approve,
     "duplicate": services.request_mark_duplicate,
 }
+# The request page lists this many of an API request's latest status callbacks (all: the callbacks' list).
+CALLBACKS_SHOWN = 5
 # Columns of the request that the queue never shows: not read for the list.
 LONG_TEXT = (
     "details", "wrong_data", "correct_data", "reason", "original_message", "identity_method", "refusal_text",
@@ -412,7 +415,7 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
             "actions": actions,
             "waiting_for_dpo": waiting_for_dpo,
             "waiting_for_dpo_name": display.user_label(waiting_for_dpo) if waiting_for_dpo else "",
-            "details": self._details(obj),
+            "details": self._details(obj) + self._callbacks(obj),
             "attachments": RequestAttachment.objects.filter(request=obj).defer("content").order_by("uploaded_at", "pk"),
             "events": events,
             "sent": sent,
@@ -436,6 +439,22 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
                 "rule": rule,
             },
         }
+
+    @staticmethod
+    def _callbacks(obj) -> list[tuple[str, list[tuple[str, object]]]]:
+        """An API request's latest status callbacks, as one more group of the page (one query)."""
+        if not obj.api_client_id:
+            return []
+        latest = (
+            StatusCallback.objects.filter(request=obj).only("state", "payload", "created_at", "sent_at")
+            .order_by("-created_at", "-pk")[:CALLBACKS_SHOWN]
+        )
+        rows = [
+            (display.short_time(c.sent_at or c.created_at),
+             f"{c.payload.get('request_status') or '-'} \u2014 {c.get_state_display()}")
+            for c in latest
+        ]
+        return [(_("Callback status ke klien API"), rows)] if rows else []
 
     @staticmethod
     def _details(obj) -> list[tuple[str, list[tuple[str, object]]]]:

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -41,7 +42,7 @@ from junoprivacy.celery import enqueue_on_commit
 from ..deadlines import add_period, deadline_rule
 from ..exceptions import RequestError, TransitionRefused
 from ..models import JAKARTA, Channel, DataSubjectRequest, Right, State, StatusCallback, SubjectRole
-from .common import lock
+from .common import WORK, lock, require_actor
 
 logger = logging.getLogger(__name__)
 
@@ -463,3 +464,34 @@ def status_callbacks_resume_stalled(*, now: datetime | None = None) -> list[int]
     for callback_id in ids:
         enqueue_on_commit(CALLBACK_TASK, callback_id)
     return ids
+
+
+def status_callback_retry(*, callback_id: int, actor) -> StatusCallback:
+    """An officer sends a failed callback again: back to the queue, its attempts counted afresh.
+
+    Only a failed callback; one queued, being sent or sent is refused (a second click changes
+    nothing). The send is queued once the transaction commits. The admin's log keeps who asked
+    it and when (the request's own trail is the requester's, and a resend changes nothing of it).
+    """
+    require_actor(actor, WORK, what=_("mengirim ulang callback status"))
+    with transaction.atomic():
+        callback = StatusCallback.objects.select_for_update().filter(pk=callback_id).first()
+        if callback is None:
+            raise RequestError(_("Callback status ini tidak ada lagi."))
+        if callback.state != StatusCallback.State.FAILED:
+            raise RequestError(
+                _("Hanya callback yang gagal yang dapat dikirim ulang (status sekarang: %(state)s).")
+                % {"state": callback.get_state_display()}
+            )
+        callback.state = StatusCallback.State.QUEUED
+        callback.attempts = 0
+        # Queued after a failure: the stalled-callback sweep counts its patience from now.
+        callback.lease_until = timezone.now()
+        callback.save(update_fields=["state", "attempts", "lease_until"])
+        # Django's structured message: the history page shows it in the reader's language.
+        LogEntry.objects.log_actions(
+            actor.pk, [callback], CHANGE, change_message=[{"changed": {"fields": ["status", "percobaan"]}}],
+            single_object=True,
+        )
+        enqueue_on_commit(CALLBACK_TASK, callback.pk)
+    return callback
