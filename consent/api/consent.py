@@ -12,7 +12,7 @@ from typing import Literal
 from django.http import JsonResponse
 from django.utils import timezone
 from ninja import Field, Router, Schema
-from pydantic import ConfigDict, IPvAnyAddress
+from pydantic import BaseModel, ConfigDict, IPvAnyAddress
 
 from consent.models import ApiClient, Channel, ConsentEvent
 from consent.selectors import CheckItem, Decision, consent_check, consent_check_many, purpose_get
@@ -27,7 +27,7 @@ router = Router(tags=["consent"])
 BATCH_MAX = 1000
 
 
-class Strict(Schema):
+class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
