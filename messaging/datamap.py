@@ -25,7 +25,11 @@ datamap.register(
         "body": Personal(C.MARKETING, erase=E.NULL),
         # A refusal often quotes the address ("550 <siti@...>: no such user").
         "last_error": Personal(C.TECHNICAL, erase=E.NULL),
-        # A marketing e-mail's List-Unsubscribe: its signed link carries the address (readable).
+        # A marketing e-mail's List-Unsubscribe: its link no longer names the address (the token
+        # names this row's id and the purposes; the address is read from to_email), but it is a
+        # copy of the body's link, says which marketing she was sent, and the field is free-form
+        # (a later header may name a person): erased with the body. A link kept in her mailbox
+        # after that finds no live subject and changes nothing.
         "headers": Personal(C.MARKETING, erase=E.NULL),
     },
     not_personal=(

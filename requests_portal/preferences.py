@@ -10,7 +10,8 @@ The preference centre is three steps, every POST answered by a redirect (303):
    on consent or legitimate interest switch, the others say why they cannot.
 
 The unsubscribe link works without login or CSRF token (a mail client posts it, RFC 8058): its
-signature is the proof. GET only shows a button (mail scanners open links); POST withdraws.
+signature is the proof, and it names the outbox message it came in, never the address. GET only
+shows a button (mail scanners open links); POST withdraws.
 """
 
 from __future__ import annotations
@@ -414,15 +415,18 @@ def preferences_end(request):
 
 
 def _unsubscribe_context(unsubscribe) -> dict:
+    """The page's context; the address is the message's, masked. A link whose subject was erased
+    names no address (nothing of her is kept to name)."""
     subject = unsubscribe.subject
-    shop = Merchant.objects.filter(pk=subject.merchant_id).only("business_name").first() if subject.merchant_id else None
+    merchant_id = unsubscribe.merchant_id
+    shop = Merchant.objects.filter(pk=merchant_id).only("business_name").first() if merchant_id else None
     language = _language()
     by_key = purposes_by_key()
-    address = subject.email or subject.phone
-    return {
-        "shop": shop, "masked": mask_address("email" if subject.email else "sms", address),
-        "purposes": [by_key[key].name(language) for key in unsubscribe.purposes],
-    }
+    if subject is None:
+        masked = _("Alamat ini")
+    else:
+        masked = mask_address("email" if subject.email else "sms", subject.email or subject.phone)
+    return {"shop": shop, "masked": masked, "purposes": [by_key[key].name(language) for key in unsubscribe.purposes]}
 
 
 @csrf_exempt
@@ -430,12 +434,19 @@ def _unsubscribe_context(unsubscribe) -> dict:
 def unsubscribe(request, token: str):
     """GET: a page with one button. POST (the button, or a mail client's one-click): withdraw.
 
+    The token names the outbox message the link was sent in, never the address: the address is
+    read from that message. A message whose subject was erased since answers, GET or POST, as a
+    link already used (she receives nothing more), and records nothing.
+
     Not rate limited: the token is signed, a POST records at most one withdrawal per purpose,
     and one-click POSTs of many people come from the same few mail-provider addresses."""
     found = unsubscribe_read(token)
     if found is None:
         return render(request, "portal/unsubscribe_invalid.html", status=400)
     context = _unsubscribe_context(found)
+    if found.gone:
+        context["recorded"] = 0
+        return render(request, "portal/unsubscribe_done.html", context)
     if request.method == "GET":
         return render(request, "portal/unsubscribe.html", context)
     from_page = request.POST.get("from") == "page"
@@ -449,4 +460,3 @@ def unsubscribe(request, token: str):
     )
     context["recorded"] = len(events)
     return render(request, "portal/unsubscribe_done.html", context)
-

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from consent.models import Action, Channel, ConsentEvent, PolicyVersion, content_hash
 from consent.selectors import Reason, consent_check, policy_current, purposes_by_key, purposes_forget
-from consent.services import consent_record, marketing_message_queue, subject_ref, unsubscribe_token
+from consent.services import consent_record, marketing_message_queue, subject_ref
 from merchants.tests.factories import MerchantFactory
 from messaging.models import OutboundMessage
 from requests_portal import services
@@ -276,23 +276,53 @@ def test_one_click_unsubscribe_from_the_headers_withdraws_once(client):
     assert ConsentEvent.objects.filter(action=Action.WITHDRAWN).count() == 1
 
 
+def _token(message: OutboundMessage) -> str:
+    return re.fullmatch(r"<.+/berhenti/([^/]+)/>", message.headers["List-Unsubscribe"]).group(1)
+
+
 def test_the_unsubscribe_button_works_without_a_csrf_token(client):
     shop = MerchantFactory(business_name="Toko Maju")
-    _marketing_mail(merchant_id=shop.pk)
-    token = unsubscribe_token(subject=subject_ref(email=SITI, merchant_id=shop.pk), purposes=["marketing"])
+    token = _token(_marketing_mail(merchant_id=shop.pk))
     from django.test import Client
 
     strict = Client(enforce_csrf_checks=True)
     page = strict.post(f"/berhenti/{token}/", {"from": "page", "List-Unsubscribe": "One-Click"}).content.decode()
-    assert "Toko Maju" in page and "tidak akan lagi menerima promosi" in page
+    assert "Toko Maju" in page and "tidak akan lagi menerima promosi" in page and "s•••@example.test" in page
     assert not state("marketing", merchant_id=shop.pk).allowed
 
 
 def test_a_tampered_token_is_refused_in_the_visitors_language_and_records_nothing(client):
-    token = unsubscribe_token(subject=subject_ref(email=SITI), purposes=["marketing"])
+    token = _token(_marketing_mail())
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     response = client.post(f"/berhenti/{tampered}/", "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
     assert response.status_code == 400 and "Tautan tidak berlaku" in response.content.decode()
     english = client.get(f"/en/berhenti/{tampered}/")
     assert english.status_code == 400 and 'lang="en"' in english.content.decode()
-    assert not ConsentEvent.objects.exists()
+    assert not ConsentEvent.objects.filter(action=Action.WITHDRAWN).exists()
+
+
+def test_the_link_names_no_address_the_page_finds_it_from_the_message(client):
+    message = _marketing_mail()
+    url = re.fullmatch(r"<(.+)>", message.headers["List-Unsubscribe"]).group(1)
+    assert "siti" not in url and "example" not in url and "%40" not in url and "@" not in url
+    page = client.get(f"/berhenti/{_token(message)}/").content.decode()
+    assert "s•••@example.test" in page and SITI not in page
+
+
+def test_a_link_whose_subject_was_erased_answers_as_a_used_one_and_records_nothing(client):
+    from retention.services import subject_erase
+
+    shop = MerchantFactory(business_name="Toko Maju")
+    token = _token(_marketing_mail(merchant_id=shop.pk))
+    subject_erase(email=SITI)
+    events = ConsentEvent.objects.count()
+    for response in (
+        client.get(f"/berhenti/{token}/"),
+        client.post(f"/berhenti/{token}/", "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"),
+        client.post(f"/en/berhenti/{token}/", {"from": "page"}),
+    ):
+        page = response.content.decode()
+        assert response.status_code == 200, page
+        assert "Anda sudah berhenti berlangganan" in page or "unsubscribed" in page.lower()
+        assert "Toko Maju" in page and "@" not in page.split("<main", 1)[-1].split("</main>", 1)[0]
+    assert ConsentEvent.objects.count() == events

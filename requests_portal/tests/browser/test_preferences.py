@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from consent.models import Action, Channel, ConsentEvent
 from consent.selectors import consent_check, purposes_by_key, purposes_forget
-from consent.services import consent_record, subject_ref, unsubscribe_token
+from consent.services import consent_record, marketing_message_queue, subject_ref
 from messaging.models import OutboundMessage
 
 pytestmark = pytest.mark.browser
@@ -86,7 +86,9 @@ def test_a_customer_withdraws_marketing_on_a_phone(phone, server, shot):
 
 
 def test_the_policy_and_unsubscribe_pages_fit_a_phone_and_a_desktop(phone, desktop, server, shot):
-    token = unsubscribe_token(subject=subject_ref(email=SITI), purposes=["marketing"])
+    consent_record(subject=subject_ref(email=SITI), purpose="marketing", action=Action.GIVEN, channel=Channel.TILL)
+    message = marketing_message_queue(to_email=SITI, subject="Diskon 20%", body="Diskon minggu ini.")
+    token = re.fullmatch(r"<.+/berhenti/([^/]+)/>", message.headers["List-Unsubscribe"]).group(1)
     for name, page in (("phone", phone), ("desktop", desktop)):
         page.goto("/kebijakan/")
         expect(page.get_by_role("heading", level=1)).to_have_text("Kebijakan Privasi JUNOPOS")
