@@ -338,8 +338,11 @@ def _rows(subject: SubjectRef) -> list[dict]:
         why = ""
         if purpose.basis in BASIS_WHY:
             why = str(BASIS_WHY[purpose.basis])
-        elif not choice.switchable:
-            why = _("Keberatan Anda sudah tercatat. Untuk mencabutnya, hubungi kami.")
+        elif choice.objected:
+            why = _(
+                "Keberatan Anda sudah tercatat. Untuk mencabutnya, hapus centang lalu simpan: "
+                "kami akan kembali menggunakan data Anda untuk tujuan ini."
+            )
         rows.append({
             "key": purpose.key, "number": purpose.number, "name": purpose.name(language),
             "description": purpose.description(language), "basis": purpose.get_basis_display(),
@@ -359,7 +362,8 @@ def _evidence_ip(request) -> str | None:
 
 
 def _evidence_text(row: dict) -> str:
-    return f"{row['number']}. {row['name']}: {row['description']} [{row['basis']}] {row['label']}"
+    text = f"{row['number']}. {row['name']}: {row['description']} [{row['basis']}] {row['label']}"
+    return f"{text} ({row['why']})" if row["why"] else text
 
 
 @require_http_methods(["GET", "POST"])

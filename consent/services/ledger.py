@@ -102,7 +102,9 @@ def consent_validate(
         raise ConsentError(_("Tindakan persetujuan tidak dikenal."), code="invalid_action", field="action")
     if channel not in Channel.values:
         raise ConsentError(_("Saluran tidak dikenal."), code="invalid_channel", field="channel")
-    if action == Action.GIVEN and purpose.basis != LegalBasis.CONSENT:
+    # "given" on a legitimate interest lifts her objection (decide() then allows it again); on a
+    # contract or a legal obligation there is nothing to give.
+    if action == Action.GIVEN and purpose.basis not in (LegalBasis.CONSENT, LegalBasis.LEGITIMATE_INTEREST):
         raise ConsentError(
             _("Tujuan “%(purpose)s” tidak berdasarkan persetujuan: tidak ada persetujuan yang perlu dicatat.")
             % {"purpose": purpose.name_id}, code="basis_not_consent", field="purpose",

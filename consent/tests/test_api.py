@@ -383,6 +383,9 @@ def test_answers_for_each_legal_basis(api, junopos_token, shop):
     objection = record("withdrawn", "service-improvement")
     answer = check(api, junopos_token, "service-improvement")
     assert (answer["allowed"], answer["reason"], answer["event_id"]) == (False, "objected", objection.pk)
+    lifted = record("given", "service-improvement")  # the objection lifted
+    answer = check(api, junopos_token, "service-improvement")
+    assert (answer["allowed"], answer["reason"], answer["event_id"]) == (True, "not_objected", lifted.pk)
 
     answer = check(api, junopos_token, "transactions")
     assert (answer["allowed"], answer["basis"], answer["reason"]) == (True, "contract", "basis")

@@ -153,10 +153,30 @@ def _refusal(code, **given):
     assert (ConsentEvent.objects.count(), ConsentState.objects.count()) == before
 
 
+def test_an_objection_to_a_legitimate_interest_can_be_lifted():
+    from consent.selectors import Reason, consent_check, purpose_get
+
+    subject = subject_ref(email="wati@contoh.co.id")
+    purpose = purpose_get("service-improvement")
+
+    def reason():
+        return consent_check(identifiers=subject.identifiers, merchant_id=None, purpose=purpose).reason
+
+    objection = consent_record(subject=subject, purpose=purpose, action="withdrawn", channel="portal")
+    assert reason() == Reason.OBJECTED
+    lifted = consent_record(subject=subject, purpose=purpose, action="given", channel="portal")
+    assert reason() == Reason.NOT_OBJECTED
+    state = ConsentState.objects.get(identifier="wati@contoh.co.id", purpose=purpose)
+    assert (state.consented, state.consent_event_id) == (True, lifted.pk)
+    assert list(ConsentEvent.objects.order_by("pk").values_list("pk", "action")) == [
+        (objection.pk, "withdrawn"), (lifted.pk, "given"),
+    ]
+
+
 def test_refusals_each_with_its_code_and_nothing_written(shop):
     _refusal("unknown_purpose", purpose="telepati")
     _refusal("basis_not_consent", purpose="transactions")
-    _refusal("basis_not_consent", purpose="service-improvement")
+    _refusal("basis_not_consent", purpose="kyc")
     _refusal("basis_not_withdrawable", purpose="kyc", action="withdrawn")
     _refusal("basis_not_withdrawable", purpose="transactions", action="withdrawn")
     _refusal("invalid_action", action="maybe")

@@ -1,5 +1,6 @@
 """The preference centre: a person proves an address with a one-time code, then switches the
-purposes that rest on her consent (and objects to those on legitimate interest).
+purposes that rest on her consent, and objects to those on legitimate interest (or lifts her
+objection: recorded as "given", after which the purpose runs again).
 
 Codes are kept in the cache (Redis), not in a table: they live a quarter of an hour, the cache
 forgets them by itself, and nothing personal is stored to be erased later. Under a key that is a
@@ -198,9 +199,7 @@ def preference_choices(subject: SubjectRef) -> list[PurposeChoice]:
         decision = decide(purpose, states)
         unrestricted = decide(purpose, [r[:6] + (False, None, None) for r in states])
         allowed = unrestricted.allowed
-        switchable = purpose.basis == LegalBasis.CONSENT or (
-            purpose.basis == LegalBasis.LEGITIMATE_INTEREST and allowed
-        )
+        switchable = purpose.basis in SWITCHABLE
         choices.append(PurposeChoice(purpose=purpose, decision=decision, allowed=allowed, switchable=switchable))
     return choices
 
@@ -210,7 +209,7 @@ def preferences_save(
     user_agent: str = "",
 ) -> list[ConsentEvent]:
     """Record what changed: `wanted` maps a purpose's key to allowed (consent given, or no
-    objection). `texts` is what the page showed for each purpose (the evidence). Returns the
+    objection: a lifted objection is recorded as "given"). `texts` is what the page showed for each purpose (the evidence). Returns the
     events written; PreferenceError (nothing written) for a purpose she cannot switch here."""
     by_key = purposes_by_key()
     current = {choice.purpose.key: choice for choice in preference_choices(subject)}
@@ -226,8 +225,6 @@ def preferences_save(
             raise PreferenceError(
                 _("“%(purpose)s” tidak dapat diubah di sini.") % {"purpose": purpose.name(translation.get_language() or "id")}
             )
-        if purpose.basis == LegalBasis.LEGITIMATE_INTEREST and allowed:
-            raise PreferenceError(_("Keberatan yang sudah tercatat hanya dapat dicabut dengan menghubungi kami."))
         changes.append((purpose, Action.GIVEN if allowed else Action.WITHDRAWN))
     events = []
     try:

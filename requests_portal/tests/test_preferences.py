@@ -184,14 +184,43 @@ def test_giving_and_withdrawing_marketing_writes_one_event_each_with_its_evidenc
     assert state("marketing").reason == Reason.CONSENT_WITHDRAWN
 
 
-def test_an_objection_to_a_legitimate_interest_is_recorded_as_withdrawn(client):
+def test_an_objection_to_a_legitimate_interest_is_recorded_as_withdrawn_and_can_be_lifted(client):
     prove(client)
     client.post("/preferensi/pilihan/", {"purpose-research": "on"})
     event = ConsentEvent.objects.get()
     assert (event.purpose.key, event.action) == ("research", Action.WITHDRAWN)
     assert state("research").reason == Reason.OBJECTED
     page = client.get("/preferensi/pilihan/").content.decode()
-    assert 'name="purpose-research"' not in page and "Keberatan Anda sudah tercatat" in page
+    card = page.split('id="purpose-research-card"', 1)[1].split("</li>", 1)[0]
+    assert 'name="purpose-research"' in card and " checked" in card
+    assert "Anda keberatan" in card and "Keberatan Anda sudah tercatat" in card and "hapus centang" in card
+    # The same page again: nothing changes.
+    client.post("/preferensi/pilihan/", {"purpose-research": "on"})
+    assert ConsentEvent.objects.count() == 1
+    # The switch off: the objection is lifted, the purpose runs again.
+    client.post("/preferensi/pilihan/", {}, HTTP_USER_AGENT="TestPhone/1")
+    events = list(ConsentEvent.objects.filter(purpose__key="research").order_by("pk"))
+    assert [(e.action, e.channel, e.reference) for e in events] == [
+        (Action.WITHDRAWN, Channel.PORTAL, "preferences"), (Action.GIVEN, Channel.PORTAL, "preferences"),
+    ]
+    assert "Keberatan Anda sudah tercatat" in events[1].text_shown and events[1].user_agent == "TestPhone/1"
+    assert state("research").allowed and state("research").reason == Reason.NOT_OBJECTED
+    page = client.get("/preferensi/pilihan/").content.decode()
+    card = page.split('id="purpose-research-card"', 1)[1].split("</li>", 1)[0]
+    assert " checked" not in card and "Keberatan Anda sudah tercatat" not in card
+    assert "Pilihan Anda telah disimpan (1 perubahan)." in page
+
+
+def test_a_lifted_objection_is_recorded_through_the_service_and_a_contract_stays_refused():
+    subject = subject_ref(email=SITI)
+    services.preferences_save(subject=subject, wanted={"service-improvement": False}, texts={})
+    assert state("service-improvement").reason == Reason.OBJECTED
+    events = services.preferences_save(subject=subject, wanted={"service-improvement": True}, texts={})
+    assert [(e.purpose.key, e.action) for e in events] == [("service-improvement", Action.GIVEN)]
+    assert state("service-improvement").allowed
+    with pytest.raises(PreferenceError):
+        services.preferences_save(subject=subject, wanted={"kyc": False}, texts={})
+    assert ConsentEvent.objects.count() == 2
 
 
 def test_a_contract_purpose_cannot_be_switched_even_by_a_forged_post():
