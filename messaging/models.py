@@ -39,8 +39,9 @@ class OutboundMessage(models.Model):
     language = models.CharField(_("bahasa"), max_length=8, default="id")
     subject = models.CharField(_("subjek"), max_length=300, blank=True)
     body = models.TextField(_("isi"), blank=True)
-    # Extra e-mail headers, e.g. a marketing e-mail's List-Unsubscribe (RFC 8058); its signed link
-    # names the address, so the data map treats them as personal (erased to NULL).
+    # Extra e-mail headers, e.g. a marketing e-mail's List-Unsubscribe (RFC 8058). Its signed link
+    # names this message, not the address, but says which marketing she was sent: the data map
+    # treats the headers as personal (erased to NULL).
     headers = models.JSONField(_("header tambahan"), null=True, blank=True, default=dict)
     state = models.CharField(_("status"), max_length=16, choices=State.choices, default=State.QUEUED)
     attempts = models.PositiveIntegerField(_("percobaan"), default=0)
