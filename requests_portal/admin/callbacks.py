@@ -28,13 +28,24 @@ from . import display
 ERROR_CHARS = 80
 
 
+class ClientFilter(admin.RelatedFieldListFilter):
+    """Every client (a short table), not only those with callbacks: no scan of the callbacks for
+    the filter. No "none" choice: a callback always belongs to a request of a client."""
+
+    @property
+    def include_empty_choice(self):
+        return False
+
+
+# On a phone the list becomes one card per callback (requests_portal.css) and the headings are
+# hidden: the cells then say what they are themselves (display.labelled).
+
+
 @admin.register(StatusCallback)
 class StatusCallbackAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("request_ref", "client_col", "status_col", "state_col", "attempts_col", "error_col", "created_col",
-                    "sent_col")
+    list_display = ("request_ref", "client_col", "status_col", "state_col", "error_col", "times_col")
     list_display_links = None  # the reference links to the request; a callback's own page adds nothing to the row
-    # Every client (a short table), not only those with callbacks: no scan of the callbacks for the filter.
-    list_filter = ("state", "request__api_client")
+    list_filter = ("state", ("request__api_client", ClientFilter))
     search_fields = ("request__id",)  # the search box; get_search_results reads a reference
     search_help_text = gettext_lazy("Nomor permintaan, mis. DSR-2026-000123.")
     ordering = ("-pk",)  # the newest first, by the primary key's index
@@ -70,34 +81,40 @@ class StatusCallbackAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=gettext_lazy("klien API"))
     def client_col(self, obj):
         client = obj.request.api_client
-        return client.name if client else "-"
+        return display.labelled(_("klien API"), client.name if client else "-")
 
     @admin.display(description=gettext_lazy("status yang dikirim"))
     def status_col(self, obj):
-        return obj.payload.get("request_status") or "-"
+        return display.labelled(_("status yang dikirim"), obj.payload.get("request_status") or "-")
+
+    # Attempts under the state and the sent time under the creation: nine columns do not fit
+    # beside the admin's two sidebars.
 
     @admin.display(description=gettext_lazy("status"), ordering="state")
     def state_col(self, obj):
-        return format_html('<span class="callback-state-{}">{}</span>', obj.state, obj.get_state_display())
-
-    @admin.display(description=gettext_lazy("percobaan"), ordering="attempts")
-    def attempts_col(self, obj):
-        return obj.attempts
+        return format_html(
+            '<span class="callback-state-{}">{}</span><br><span class="dsr-muted dsr-nowrap">{}</span>',
+            obj.state, obj.get_state_display(), _("%(count)s percobaan") % {"count": obj.attempts},
+        )
 
     @admin.display(description=gettext_lazy("galat terakhir"))
     def error_col(self, obj):
         text = obj.last_error
-        if not text:
-            return "-"
-        return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 1] + "\u2026"
+        if len(text) > ERROR_CHARS:
+            text = text[: ERROR_CHARS - 1] + "\u2026"
+        return display.labelled(_("galat terakhir"), text or "-")
 
-    @admin.display(description=gettext_lazy("dibuat (WIB)"), ordering="created_at")
-    def created_col(self, obj):
-        return display.short_time(obj.created_at, zone=False)
+    @admin.display(description=gettext_lazy("dibuat / terkirim (WIB)"), ordering="created_at")
+    def times_col(self, obj):
+        created = display.labelled(_("dibuat"), display.short_time(obj.created_at, zone=False))
+        if obj.sent_at is None:
+            return created
+        return format_html('{}<br><span class="dsr-muted">{}</span>', created,
+                           display.labelled(_("terkirim"), display.short_time(obj.sent_at, zone=False)))
 
-    @admin.display(description=gettext_lazy("terkirim (WIB)"), ordering="sent_at")
-    def sent_col(self, obj):
-        return display.short_time(obj.sent_at, zone=False)
+    def changelist_view(self, request, extra_context=None):
+        context = {"title": _("Callback status ke klien API"), **(extra_context or {})}
+        return super().changelist_view(request, extra_context=context)
 
     # -- sending again --
 
