@@ -135,3 +135,25 @@ datamap.register(
         "id", "request", "url", "payload", "state", "attempts", "last_error", "lease_until", "created_at", "sent_at",
     ),
 )
+
+from .models import CorrectionItem  # noqa: E402  (appended with its model)
+
+datamap.register(
+    CorrectionItem,
+    description="Butir perbaikan data: nilai lama dan baru per kolom, keputusan petugas dan alasannya.",
+    erasure=RowErasure.ANONYMISE,
+    retained_under=RULE,
+    merchant=None,
+    subject_via=("request",),
+    dated_by="request__closed_at",
+    personal={
+        # The requester's data before and after, and the officer's reason told to her.
+        "current_value": Personal(C.IDENTITY, erase=E.NULL),
+        "proposed_value": Personal(C.IDENTITY, erase=E.NULL),
+        "reason": Personal(C.IDENTITY, erase=E.NULL),
+    },
+    not_personal=(
+        "id", "request", "app_label", "model_name", "row_pk", "field_name", "decision", "proposed_by", "proposed_at",
+        "decided_by", "decided_at", "applied_at",
+    ),
+)

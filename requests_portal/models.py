@@ -432,3 +432,56 @@ class StatusCallback(models.Model):
 
     def __str__(self):
         return f"{self.request_id} {self.payload.get('request_status', '')} ({self.get_state_display()})"
+
+
+class CorrectionItem(models.Model):
+    """One field a correction request asks to change: what it held when proposed, what it should
+    hold (already normalised the services' way), the officer's decision and when it was applied.
+
+    The values are the requester's personal data: `requests_portal/datamap.py` erases them with her
+    other request records. Values are kept as text, the way `Field.value_to_string` writes them
+    (a date as ISO, a foreign key as its id), so that the apply can compare them with the row's
+    value of the moment.
+    """
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", _("menunggu keputusan")
+        ACCEPTED = "accepted", _("diterima")
+        REJECTED = "rejected", _("ditolak")
+
+    request = models.ForeignKey(DataSubjectRequest, on_delete=models.PROTECT, related_name="correction_items")
+    app_label = models.CharField(max_length=100)
+    model_name = models.CharField(max_length=100)
+    row_pk = models.BigIntegerField()
+    field_name = models.CharField(_("kolom"), max_length=100)
+    current_value = models.TextField(_("nilai saat diusulkan"), blank=True)
+    proposed_value = models.TextField(_("nilai yang diusulkan"), blank=True)
+    decision = models.CharField(_("keputusan"), max_length=16, choices=Decision.choices, default=Decision.PENDING)
+    reason = models.TextField(_("alasan"), blank=True)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+    )
+    proposed_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("butir perbaikan")
+        verbose_name_plural = pgettext_lazy("plural", "butir perbaikan")
+        ordering = ["request", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "app_label", "model_name", "row_pk", "field_name"], name="correction_item_once",
+            ),
+            models.CheckConstraint(condition=~Q(decision="rejected") | ~Q(reason=""), name="correction_rejected_has_reason"),
+        ]
+
+    def __str__(self):
+        return f"{self.request_id}: {self.model_label}#{self.row_pk}.{self.field_name}"
+
+    @property
+    def model_label(self) -> str:
+        return f"{self.app_label}.{self.model_name}"

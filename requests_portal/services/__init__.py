@@ -4,6 +4,7 @@
 - workflow: the officers' steps and the requester's (answer, withdraw), four eyes on deletions.
 - api: requests a merchant forwards through the JUNOPOS API (OpenDSR), and their signed status callbacks.
 - lifecycle: beat's sweeps (expiry of the unverified, deadline reminders, the daily digest).
+- correction: a correction request carried out field by field (propose, decide, apply).
 """
 
 from .api import (  # noqa: F401
@@ -24,3 +25,4 @@ from .preferences import (  # noqa: F401
     PreferenceError, ProvenAddress, preference_address, preference_choices, preference_code_send,
     preference_code_verify, preferences_save,
 )
+from .correction import correction_apply, correction_decide, correction_propose  # noqa: F401
