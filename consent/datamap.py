@@ -24,8 +24,8 @@ from retention.registry import FieldErasure as E
 from retention.registry import FindBy, Personal, RowErasure, datamap
 
 from .models import (
-    ApiClient, ConsentEvent, ConsentState, Disclosure, IdempotencyKey, PolicyAcceptance, PolicyNotice,
-    PolicyNoticeDelivery, PolicyVersion, Purpose, Recipient,
+    ApiClient, ConsentEvent, ConsentState, Disclosure, ErasureNotice, IdempotencyKey, PolicyAcceptance,
+    PolicyNotice, PolicyNoticeDelivery, PolicyVersion, Purpose, Recipient,
 )
 
 RULE = "consent-proof"
@@ -101,6 +101,13 @@ datamap.exempt_model(
     apps.get_model("consent", "HistoricalRecipient_purposes"), reason="Riwayat tujuan penerima (register, bukan orang)."
 )
 datamap.exempt_model(ApiClient, reason="Klien API JUNOPOS: sistem, bukan orang; token hanya hash.")
+# The proof that a recipient was told of an erasure: it names the subject only by keyed hashes
+# (never her address: it outlives her erasure), as an erasure run does. The e-mail that told the
+# recipient is an outbox row, declared by messaging; its text goes once it was delivered.
+datamap.exempt_model(
+    ErasureNotice,
+    reason="Bukti pemberitahuan penghapusan kepada penerima: hash berkunci subjek, kategori dan waktu, tanpa alamat.",
+)
 
 
 LEDGER_FIELDS = ("email", "phone", "ip_address", "user_agent")

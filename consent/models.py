@@ -444,3 +444,86 @@ class Disclosure(models.Model):
 
     def __str__(self):
         return f"{self.recipient} {self.get_outcome_display()} #{self.pk}"
+
+
+class ErasureNotice(models.Model):
+    """The notice to one recipient that a data subject whose data it received has been erased.
+
+    One per recipient and reference (the request or run that asked for the erasure), planned by
+    consent.services.erasure_notices_plan before the erasure, while the disclosure register still
+    names her; tracked here until an officer records the recipient's confirmation.
+
+    Who it was, and what is kept of it:
+    - The notice names the subject only by the keyed hashes of her normalised e-mail and phone
+      (retention.pseudonyms): it is proof that the recipient was told, and it outlives her
+      erasure, so it must not undo it. Her dossier finds it by the same hashes.
+    - The e-mail to the recipient does name her address (and phone) in clear: the recipient
+      must find her in its own records, and it holds that address already (we disclosed it);
+      a hash it cannot compute would tell it nothing. That text is composed when the notice is
+      planned (the only moment the address is in hand) and lives only in the outbox row
+      (messaging, declared in the data map), never in a task's arguments or here; once the
+      outbox has settled the message (sent, refused or out of tries), the notice's task empties
+      its body, so her address is kept no longer than it takes to deliver it. The proof that
+      remains is this row (recipient, reference, categories, when) and the message's own
+      delivery record (to the recipient's contact, when, how).
+
+    States: queued (the e-mail is in the outbox) -> sent (the outbox sent it) -> acknowledged
+    (the recipient confirmed, recorded by an officer with a note); or failed (the outbox could
+    not deliver it, or the recipient has no usable contact): an officer then reaches the
+    recipient another way and records its confirmation all the same.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("menunggu dikirim")
+        SENT = "sent", _("terkirim, menunggu konfirmasi")
+        ACKNOWLEDGED = "acknowledged", _("dikonfirmasi penerima")
+        FAILED = "failed", _("gagal dikirim")
+
+    recipient = models.ForeignKey(
+        Recipient, on_delete=models.PROTECT, related_name="erasure_notices", verbose_name=_("penerima"),
+    )
+    # Keyed hashes (h$...) of the subject's normalised identifiers; never the identifiers.
+    email_hash = models.CharField(_("hash berkunci e-mail subjek"), max_length=64, blank=True)
+    phone_hash = models.CharField(_("hash berkunci telepon subjek"), max_length=64, blank=True)
+    reference = models.CharField(_("rujukan"), max_length=64)
+    categories = models.JSONField(_("kategori data yang diungkapkan"), default=list)
+    disclosures = models.PositiveIntegerField(_("jumlah pengungkapan"), default=0)
+    last_disclosed_at = models.DateTimeField(_("pengungkapan terakhir"), null=True, blank=True)
+    language = models.CharField(_("bahasa"), max_length=8, default="id")
+    state = models.CharField(_("status"), max_length=16, choices=State.choices, default=State.QUEUED, db_index=True)
+    message = models.ForeignKey(
+        "messaging.OutboundMessage", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("pesan keluar"),
+    )
+    error = models.TextField(_("galat"), blank=True)
+    created_at = models.DateTimeField(_("dibuat"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("direncanakan oleh"),
+    )
+    sent_at = models.DateTimeField(_("terkirim"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("dikonfirmasi"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("dicatat oleh"),
+    )
+    acknowledgement_note = models.TextField(_("catatan konfirmasi"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("pemberitahuan penghapusan")
+        verbose_name_plural = pgettext_lazy("plural", "pemberitahuan penghapusan")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["email_hash"], name="erasure_notice_email", condition=~Q(email_hash="")),
+            models.Index(fields=["phone_hash"], name="erasure_notice_phone", condition=~Q(phone_hash="")),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "reference"], name="one_erasure_notice_per_recipient"),
+            models.CheckConstraint(
+                condition=~Q(email_hash="") | ~Q(phone_hash=""), name="erasure_notice_has_a_subject",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.recipient} · {self.reference}"

@@ -29,3 +29,19 @@ def policy_notices_resume() -> int:
 def idempotency_keys_expire() -> int:
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=timezone.now() - IDEMPOTENCY_TTL).delete()
     return deleted
+
+
+# How often a notice asks the outbox again while its e-mail is still being tried, and for how
+# long (the outbox's own tries, with back-off, end well within a day).
+ERASURE_NOTICE_RECHECK = 600
+ERASURE_NOTICE_RECHECKS = 6 * 24 * 3
+
+
+@shared_task(name="consent.erasure_notice_send", bind=True, acks_late=True, max_retries=ERASURE_NOTICE_RECHECKS)
+def erasure_notice_send(self, notice_id: int) -> str:
+    from .services import notices
+
+    outcome = notices.erasure_notice_send(notice_id=notice_id)
+    if outcome == notices.WAITING:
+        raise self.retry(countdown=ERASURE_NOTICE_RECHECK)
+    return outcome

@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
-from consent.models import ConsentEvent, Disclosure
+from consent.models import ConsentEvent, Disclosure, ErasureNotice
 from merchants.identifiers import normalize_email, normalize_phone
 from merchants.models import Merchant
 from retention.engine import ANONYMISED
@@ -151,6 +151,23 @@ class ConsentTotal:
 
 
 @dataclass
+class ErasureNotified:
+    """The erasure notice to a recipient: its state (queued, sent, acknowledged, failed) and times.
+
+    True only once the recipient was told (sent or acknowledged): a queued or failed notice is not.
+    """
+
+    reference: str
+    state: str
+    created_at: datetime
+    sent_at: datetime | None
+    acknowledged_at: datetime | None
+
+    def __bool__(self) -> bool:
+        return self.state in ("sent", "acknowledged")
+
+
+@dataclass
 class DisclosureEntry:
     recipient: str
     country: str
@@ -160,10 +177,9 @@ class DisclosureEntry:
     refusal: str
     at: datetime
     merchant_id: int | None
-    # Whether the recipient was told of the subject's erasure. Not yet tracked: the erasure
-    # notices of issue 9 (a task per recipient, acknowledged in the admin) will fill it; until
-    # then it is None, which means "unknown", never "no".
-    erasure_notified: bool | None = None
+    # Whether the recipient was told of the subject's erasure: its latest erasure notice
+    # (consent.ErasureNotice, matched by her keyed hashes), or None when it has none.
+    erasure_notified: ErasureNotified | None = None
 
 
 @dataclass
@@ -258,15 +274,35 @@ def subject_dossier(*, email: str | None = None, phone: str | None = None) -> Do
         for event in ConsentEvent.objects.filter(plain | hashed)
         .select_related("purpose", "policy_version").order_by("occurred_at", "pk")
     ]
+    disclosures = list(
+        Disclosure.objects.filter(plain | hashed).select_related("recipient", "purpose").order_by("occurred_at", "pk")
+    )
+    notified = _erasure_notices(hashes) if disclosures else {}
     dossier.disclosures = [
         DisclosureEntry(
             recipient=d.recipient.name, country=d.recipient.country, categories=list(d.categories),
             purpose=d.purpose.key, outcome=d.outcome, refusal=d.refusal, at=d.occurred_at, merchant_id=d.merchant_id,
+            erasure_notified=notified.get(d.recipient_id),
         )
-        for d in Disclosure.objects.filter(plain | hashed).select_related("recipient", "purpose")
-        .order_by("occurred_at", "pk")
+        for d in disclosures
     ]
     return dossier
+
+
+def _erasure_notices(hashes: dict[str, str]) -> dict[int, ErasureNotified]:
+    """Her latest erasure notice per recipient, found by her keyed hashes (one query)."""
+    found = Q(pk__in=[])
+    if hashes.get("email"):
+        found |= Q(email_hash=hashes["email"])
+    if hashes.get("phone"):
+        found |= Q(phone_hash=hashes["phone"])
+    latest: dict[int, ErasureNotified] = {}
+    for recipient_id, reference, state, created, sent, acknowledged in (
+        ErasureNotice.objects.filter(found).order_by("created_at", "pk")
+        .values_list("recipient_id", "reference", "state", "created_at", "sent_at", "acknowledged_at")
+    ):
+        latest[recipient_id] = ErasureNotified(reference, state, created, sent, acknowledged)
+    return latest
 
 
 def _identifier_q(*, email: str | None, phone: str | None) -> Q:

@@ -9,3 +9,4 @@ One module per register.
 """
 
 from . import clients, ledger, policy, purposes, registers  # noqa: F401  (each registers its models)
+from . import notices  # noqa: F401, E402  (erasure notices to recipients)

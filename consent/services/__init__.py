@@ -25,3 +25,9 @@ from .marketing import (  # noqa: E402
 __all__ += [
     "Unsubscribe", "marketing_message_queue", "marketing_unsubscribe", "unsubscribe_read", "unsubscribe_token",
 ]
+
+# notices: erasure_notices_plan (before an erasure: a notice per recipient), erasure_notice_send
+# (follows its e-mail in the outbox), erasure_notice_acknowledge (the recipient confirmed)
+from .notices import erasure_notice_acknowledge, erasure_notice_send, erasure_notices_plan  # noqa: E402
+
+__all__ += ["erasure_notice_acknowledge", "erasure_notice_send", "erasure_notices_plan"]
