@@ -4,6 +4,24 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+# Who sees the proposed corrections (the officers who decide them; the Auditor sees everything).
+VIEWERS = ("Compliance officer", "Data protection officer", "Auditor")
+
+
+def grant_view(apps, schema_editor):
+    from django.contrib.auth.management import create_permissions
+
+    using = schema_editor.connection.alias if schema_editor else "default"
+    app_config = apps.get_app_config("requests_portal")
+    app_config.models_module = True
+    create_permissions(app_config, apps=apps, verbosity=0, using=using)
+    app_config.models_module = None
+    view = apps.get_model("auth", "Permission").objects.using(using).get(
+        content_type__app_label="requests_portal", codename="view_correctionitem"
+    )
+    for group in apps.get_model("auth", "Group").objects.using(using).filter(name__in=VIEWERS):
+        group.permissions.add(view)
+
 
 class Migration(migrations.Migration):
 
@@ -39,4 +57,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('request', 'app_label', 'model_name', 'row_pk', 'field_name'), name='correction_item_once'), models.CheckConstraint(condition=models.Q(models.Q(('decision', 'rejected'), _negated=True), models.Q(('reason', ''), _negated=True), _connector='OR'), name='correction_rejected_has_reason')],
             },
         ),
+        migrations.RunPython(grant_view, migrations.RunPython.noop),
     ]

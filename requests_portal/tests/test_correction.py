@@ -270,6 +270,7 @@ def _page(client, request):
 def test_the_page_shows_current_and_proposed_values_in_bounded_queries(client, correction, officer, siti, shop):
     services.correction_propose(request_id=correction.pk, items=[(CUSTOMER, siti.pk, "phone", "0812-3456-7890")],
                                 actor=officer)
+    approve(correction, officer)
     client.force_login(officer)
     _page(client, correction)  # warm the caches (permissions, session)
     with CaptureQueriesContext(connection) as few:
