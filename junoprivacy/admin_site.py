@@ -113,6 +113,16 @@ class JunoAdminSite(OTPAdminSite):
             return super().has_permission(request)
         return admin.AdminSite.has_permission(self, request)
 
+    def get_urls(self):
+        from requests_portal.admin.dossier import dossier_urls  # the regulator's view, requests_portal's own
+
+        return dossier_urls(self) + super().get_urls()
+
+    def get_app_list(self, request, app_label=None):
+        from requests_portal.admin.dossier import with_dossier_link
+
+        return with_dossier_link(request, super().get_app_list(request, app_label))
+
     def login(self, request, extra_context=None):
         user = request.user
         context = {"otp_required": settings.ADMIN_REQUIRE_OTP}
