@@ -18,12 +18,14 @@ GROUPS = ("Compliance officer", "Data protection officer", "Auditor")
 CONSENT_VIEW = {
     f"consent.view_{m}" for m in (
         "purpose", "policyversion", "policyacceptance", "policynotice", "consentevent", "consentstate",
-        "recipient", "disclosure", "apiclient",
+        "recipient", "disclosure", "apiclient", "erasurenotice",
     )
 }
 CONSENT_OFFICER_CHANGES = {
     "consent.add_policyversion", "consent.change_policyversion", "consent.add_consentevent",
     "consent.add_recipient", "consent.change_recipient",
+    # Recording a recipient's confirmation that it erased what it received.
+    "consent.change_erasurenotice",
 }
 CONSENT_DPO_ONLY = {
     "consent.publish_policyversion", "consent.change_purpose", "consent.add_apiclient", "consent.change_apiclient",
