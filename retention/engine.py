@@ -42,6 +42,14 @@ Safety design
   action, never content.
 - Dry run: the same counts, from COUNT queries over exactly the rows the run would touch;
   nothing is written.
+- Tombstone (`Scope.tombstone`): the last of a purged merchant, once its tombstone rule's
+  period ended (retention.services.tombstone decides when, and removes retention's own records
+  of it). Every row of the merchant in a table kept under a rule that deletes at its end (the
+  tombstone, its outlets, the message proof, ended holds) is deleted with its history copies;
+  a table kept under a rule that keeps rows anonymised (consent proof) keeps them, and the
+  merchant's deletion clears their link to it (counted as anonymised, like any nullable
+  reference). A row another table still needs (a request's message, a policy notice's) is left
+  to that table's rule, its link to the merchant cleared the same way.
 - Extension point: apps register erasure hooks in their datamap.py for what is not a
   governed table (produced files); the engine calls each with the scope.
 """
@@ -94,6 +102,11 @@ class Scope:
     # Subjects, as normalised (email, phone) pairs, whose rows an expiry must leave alone (a
     # legal hold names them).
     exclude_subjects: frozenset[tuple[str | None, str | None]] = frozenset()
+    # Tombstone: the keys of the rules whose kept rows are deleted with the merchant (their
+    # action is delete); and the tables (labels) whose rows pointing at them the caller removes
+    # first (a purge warning's link to its message), which must not keep them.
+    tombstone_rules: frozenset[str] | None = None
+    removed_first: frozenset[str] = frozenset()
 
     @classmethod
     def merchant(cls, merchant_id: int) -> Scope:
@@ -117,6 +130,14 @@ class Scope:
             merchant_id=merchant_id, expiry_rule=rule_key, expiry_before=before, expiry_action=RowErasure(action),
             exclude_subjects=frozenset(s for s in subjects if any(s)),
         )
+
+    @classmethod
+    def tombstone(cls, merchant_id: int, *, delete_rules, removed_first=()) -> Scope:
+        return cls(merchant_id=merchant_id, tombstone_rules=frozenset(delete_rules), removed_first=frozenset(removed_first))
+
+    @property
+    def is_tombstone(self) -> bool:
+        return self.tombstone_rules is not None
 
     @property
     def is_subject(self) -> bool:
@@ -255,6 +276,9 @@ class Erasure:
         if self.scope.is_expiry:
             yield from self._expiry_steps(entry)
             return
+        if self.scope.is_tombstone:
+            yield from self._tombstone_steps(entry)
+            return
         manager = entry.model._default_manager
         history = entry.history_model
         if not self.scope.is_subject:
@@ -352,6 +376,47 @@ class Erasure:
             yield Step(entry, RowErasure.ANONYMISE, tuple(entry.personal), rows, copies)
         else:
             yield Step(entry, RowErasure.DELETE, tuple(entry.personal), rows, None)
+
+    def tombstone_deletes(self, entry: ModelMap) -> bool:
+        """Whether a tombstone scope deletes the merchant's rows of `entry`'s table."""
+        rules = self.scope.tombstone_rules or frozenset()
+        return bool(entry.merchant) and (entry.retained_under is None or entry.retained_under in rules)
+
+    def _tombstone_steps(self, entry: ModelMap) -> Iterator[Step]:
+        if not self.tombstone_deletes(entry):
+            return  # kept under its own rule; deleting the merchant clears the link
+        merchant = {entry.merchant: self.scope.merchant_id}
+        needed = self._needed_elsewhere(entry)
+        rows = entry.model._default_manager.filter(**merchant)
+        history = entry.history_model
+        copies = None
+        if history is not None:
+            copies = history._default_manager.filter(**merchant)
+        if needed is not None:
+            if copies is not None:
+                copies = copies.exclude(**{f"{entry.model._meta.pk.attname}__in": rows.filter(needed).values("pk")})
+            rows = rows.exclude(needed)
+        yield Step(entry, RowErasure.DELETE, tuple(entry.personal), rows, copies)
+
+    def _needed_elsewhere(self, entry: ModelMap) -> Q | None:
+        """Rows of `entry` that a row this scope does not delete still points to and needs: from a
+        table not in the data map (a policy notice's delivery), or a declared one that keeps its
+        rows and whose link cannot be cleared (a request's message). History copies (no database
+        constraint), tables this scope deletes, and nullable declared links (cleared) need none."""
+        from django.apps import apps
+
+        condition = Q()
+        for model in apps.get_models(include_auto_created=True):
+            if model is entry.model or model._meta.label in self.scope.removed_first:
+                continue
+            declared = self.registry.get(model)
+            for f in model._meta.concrete_fields:
+                if not (f.many_to_one and f.related_model is entry.model) or not f.db_constraint:
+                    continue
+                if declared is not None and (self.tombstone_deletes(declared) or f.null):
+                    continue
+                condition |= Exists(model._default_manager.filter(**{f.name: OuterRef("pk")}))
+        return condition or None
 
     def _references(self, entry: ModelMap) -> list:
         """Declared foreign keys pointing at `entry`'s table from other tables."""

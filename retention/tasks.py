@@ -15,6 +15,7 @@ from .models import PurgeSchedule
 from .services.expiry import RECORDS_EXPIRE_TASK
 from .services.plan import EXPIRE_TASK
 from .services.purge import PURGE_TASK
+from .services.tombstone import TOMBSTONE_TASK
 
 logger = logging.getLogger(__name__)
 
@@ -63,4 +64,12 @@ def records_expire(rule_id: int) -> int | None:
     run = services.records_expire(rule_id=rule_id)
     if run is not None and run.state == run.State.RUNNING:  # its time budget ran out: queued again
         records_expire.delay(rule_id)
+    return run.pk if run is not None else None
+
+
+@shared_task(name=TOMBSTONE_TASK, acks_late=True, **RETRY)
+def tombstone_expire(merchant_id: int) -> int | None:
+    run = services.tombstone_expire(merchant_id=merchant_id)
+    if run is not None and run.state == run.State.RUNNING:  # its time budget ran out: queued again
+        tombstone_expire.delay(merchant_id)
     return run.pk if run is not None else None

@@ -7,6 +7,8 @@
 - subject:  subject_erase
 - expiry:   retention_expire (a purged merchant's kept records), records_expire (the records of
             no merchant: the portal's requests), expiry_cutoffs, records_expiry_due
+- tombstone: tombstone_expire, tombstone_expire_dry_run (the last of a purged merchant, when
+            its tombstone period ends), tombstones_due
 - plan:     purge_plan (daily), work_resume_stalled (every minute)
 - runs:     the one life of a run record (claim, record, finish, stop, fail, release), shared
             with the request executions of the requests app.
@@ -19,11 +21,13 @@ from .holds import hold_lift, hold_place, hold_validate
 from .plan import purge_plan, work_resume_stalled
 from .purge import merchant_purge, merchant_purge_dry_run, purge_retry
 from .subject import subject_erase
+from .tombstone import tombstone_expire, tombstone_expire_dry_run, tombstones_due
 from .warnings import purge_warning_give, purge_warnings_send
 
 __all__ = [
     "CHURN_RULE", "TRANSIENT_DB_ERRORS", "churn_detect", "expiry_cutoffs", "hold_lift", "hold_place", "hold_validate",
     "merchant_churn", "merchant_purge", "merchant_purge_dry_run", "merchant_reactivate", "purge_plan", "purge_retry",
     "purge_warning_give", "purge_warnings_send", "records_expire", "records_expiry_due", "require_permission",
-    "retention_expire", "subject_erase", "work_resume_stalled",
+    "retention_expire", "subject_erase", "tombstone_expire", "tombstone_expire_dry_run", "tombstones_due",
+    "work_resume_stalled",
 ]

@@ -2,7 +2,8 @@
 
 The plan (beat, daily): notice churn set in JUNOPOS's tables, give the warnings that are due,
 queue one purge per due merchant, queue expiry for purged merchants whose kept records ended,
-and one expiry per rule whose records of no merchant (the portal's requests) ended.
+one expiry per rule whose records of no merchant (the portal's requests) ended, and one
+tombstone expiry per purged merchant whose tombstone period ended (.tombstone).
 The sweep (beat, every minute): queue again every run whose worker's lease ran out (a worker
 killed, a purge that used its time budget) and every message whose task was lost, so that a
 killed worker's purge goes on within minutes, whatever the time of day, without a person.
@@ -23,6 +24,7 @@ from .churn import churn_detect
 from .expiry import RECORDS_EXPIRE_TASK, expiry_cutoffs, records_expiry_due
 from .purge import PURGE_TASK
 from .runs import end_unheld_runs
+from .tombstone import TOMBSTONE_TASK, tombstone_rule, tombstones_due
 from .warnings import purge_warnings_send
 
 EXPIRE_TASK = "retention.retention_expire"
@@ -45,11 +47,14 @@ def purge_plan(*, now: datetime | None = None) -> dict[str, int]:
     records = records_expiry_due(now=now)
     for rule_id in records:
         enqueue_on_commit(RECORDS_EXPIRE_TASK, rule_id)
+    tombstones = list(tombstones_due(now=now).values_list("merchant_id", flat=True))
+    for merchant_id in tombstones:
+        enqueue_on_commit(TOMBSTONE_TASK, merchant_id)
     stalled = work_resume_stalled(now=now)
     return {
         "detected_churn": detected["churned"], "detected_reactivation": detected["reactivated"],
         "warned": warned, "due": len(due), "stalled": stalled["runs"], "expired": len(expired),
-        "records_expired": len(records),
+        "records_expired": len(records), "tombstones": len(tombstones),
     }
 
 
@@ -62,10 +67,13 @@ def work_resume_stalled(*, now: datetime | None = None) -> dict[str, int]:
             merchant_id__in=[m for _pk, kind, m, _rule in runs if kind == ErasureRun.Kind.MERCHANT_PURGE]
         ).values_list("merchant_id", "pk")
     )
+    tombstone = tombstone_rule() if any(kind == ErasureRun.Kind.RETENTION_EXPIRY for _p, kind, _m, _r in runs) else None
     resumed = 0
     for run_id, kind, merchant_id, rule_id in runs:
         if kind == ErasureRun.Kind.MERCHANT_PURGE and merchant_id in schedules:
             enqueue_on_commit(PURGE_TASK, schedules[merchant_id])
+        elif kind == ErasureRun.Kind.RETENTION_EXPIRY and tombstone is not None and rule_id == tombstone.pk:
+            enqueue_on_commit(TOMBSTONE_TASK, merchant_id)  # its schedule may be gone: by merchant
         elif kind == ErasureRun.Kind.RETENTION_EXPIRY and merchant_id is None:
             enqueue_on_commit(RECORDS_EXPIRE_TASK, rule_id)  # the records of no merchant, per rule
         elif kind == ErasureRun.Kind.RETENTION_EXPIRY:
