@@ -34,10 +34,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from consent import models as consent_models
 from consent.models import Action as ConsentAction
 from consent.models import Channel as ConsentChannel
-from consent.models import Disclosure
+from consent.models import Disclosure, ErasureNotice
 from merchants.identifiers import normalize_email, normalize_phone
 from retention.engine import ANONYMISED, DELETED
 from retention.models import ErasureRun, PurgeSchedule
@@ -156,22 +155,16 @@ def _holdings(holdings) -> dict:
 
 
 def _notice_state(notified) -> str:
-    """The erasure notice to a recipient as the dossier gives it: none recorded, told or not, or
-    the notice itself (consent's erasure notices: its state, reference and times)."""
+    """The erasure notice to a recipient as the dossier gives it: none, or its state, reference
+    and times."""
     if notified is None:
         return _("tidak ada pemberitahuan penghapusan yang tercatat")
-    state = getattr(notified, "state", None)
-    if state is None:
-        return _("sudah diberi tahu") if notified else _("belum diberi tahu")
-    notice_model = getattr(consent_models, "ErasureNotice", None)
-    parts = [label(notice_model.State, state) if notice_model is not None else state]
-    if getattr(notified, "reference", ""):
-        parts.append(notified.reference)
-    if getattr(notified, "sent_at", None):
+    parts = [label(ErasureNotice.State, notified.state), notified.reference]
+    if notified.sent_at:
         parts.append(_("terkirim %(at)s") % {"at": _times(notified.sent_at)})
-    if getattr(notified, "acknowledged_at", None):
+    if notified.acknowledged_at:
         parts.append(_("dikonfirmasi %(at)s") % {"at": _times(notified.acknowledged_at)})
-    return ", ".join(parts)
+    return ", ".join(p for p in parts if p)
 
 
 def page_sections(dossier: Dossier) -> dict:

@@ -10,6 +10,11 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
+
+from consent.models import ErasureNotice
+from requests_portal.admin.dossier import _notice_state
+from requests_portal.dossier import ErasureNotified
 
 from requests_portal.admin.dossier import CSV_COLUMNS, LOOKUP
 from requests_portal.dossier import merchant_dossier, subject_dossier
@@ -74,6 +79,7 @@ def test_the_same_subject_erased_the_csv_parses_and_names_her_nowhere(client, au
     client.force_login(auditor)  # read-only, and may look
     html = client.post(reverse(PAGE), {"email": EMAIL, "phone": PHONE}).content.decode()
     assert dewi["request"].reference in html and f"#{run.pk}" in html and "tax-records" in html
+    assert "tidak ada pemberitahuan penghapusan yang tercatat" in html  # her disclosure was refused: none owed
 
     response = client.post(reverse(CSV_URL), {"email": EMAIL, "phone": PHONE})
     assert response.status_code == 200 and response.streaming
@@ -170,3 +176,12 @@ def test_in_english(client, officer):
 def test_the_csv_is_a_post(client, officer):
     client.force_login(officer)
     assert client.get(reverse(CSV_URL), {"email": EMAIL}).status_code == 405
+
+
+def test_the_erasure_notice_as_the_dossier_gives_it():
+    sent = timezone.now()
+    notice = ErasureNotified("EN-7", ErasureNotice.State.SENT, sent, sent, None)
+    text = _notice_state(notice)
+    assert str(ErasureNotice.State.SENT.label) in text and "EN-7" in text and "WIB" in text
+    acknowledged = _notice_state(ErasureNotified("EN-7", ErasureNotice.State.ACKNOWLEDGED, sent, sent, sent))
+    assert str(ErasureNotice.State.ACKNOWLEDGED.label) in acknowledged and "dikonfirmasi" in acknowledged
