@@ -16,6 +16,10 @@ Safety design of the ledger
   ledger and reports (or mends) any difference.
 - A subject is a normalised e-mail and/or E.164 phone, within a merchant for that merchant's
   customers (None for JUNOPOS's own purposes). An event naming both writes both state rows.
+- Proof outlives the merchant: every reference from consent to a merchant (ledger, state,
+  disclosures, acceptances, notices) is a foreign key without a database constraint, so the end
+  of a purged merchant's tombstone (retention/services/tombstone.py) deletes the merchant row
+  while the proof keeps its id; consent never blocks it.
 """
 
 from __future__ import annotations
@@ -146,7 +150,9 @@ class PolicyVersion(models.Model):
 class PolicyAcceptance(models.Model):
     """A merchant accepted a version by continued use (reported by JUNOPOS), once per version."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("merchant"))
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", verbose_name=_("merchant"),
+    )
     version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="acceptances")
     accepted_at = models.DateTimeField(_("diterima"))
     channel = models.CharField(_("saluran"), max_length=16, choices=Channel.choices, default=Channel.API)
@@ -199,7 +205,7 @@ class PolicyNoticeDelivery(models.Model):
     """The notice of one version queued for one merchant: at most once (the constraint)."""
 
     notice = models.ForeignKey(PolicyNotice, on_delete=models.PROTECT, related_name="deliveries")
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+", db_index=False)
+    merchant = models.ForeignKey(Merchant, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False)
     message = models.ForeignKey(
         "messaging.OutboundMessage", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -283,8 +289,8 @@ class ConsentEvent(models.Model):
     """One row of the append-only ledger (see the module's safety design)."""
 
     merchant = models.ForeignKey(
-        Merchant, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("merchant"),
-        db_index=False,
+        Merchant, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True, related_name="+",
+        verbose_name=_("merchant"), db_index=False,
     )
     # Normalised when written; a keyed hash (h$...) after an erasure.
     email = models.CharField(_("e-mail"), max_length=254, blank=True)
@@ -338,7 +344,9 @@ class ConsentState(models.Model):
     """The present of the ledger for one identifier, merchant and purpose."""
 
     identifier = models.CharField(max_length=254)
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False)
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True, related_name="+", db_index=False,
+    )
     purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="+")
     # None: never asked (or asked only about a restriction).
     consented = models.BooleanField(null=True)
@@ -413,7 +421,8 @@ class Disclosure(models.Model):
 
     recipient = models.ForeignKey(Recipient, on_delete=models.PROTECT, related_name="disclosures")
     merchant = models.ForeignKey(
-        Merchant, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+        Merchant, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True, related_name="+",
+        db_index=False
     )
     email = models.CharField(_("e-mail subjek"), max_length=254, blank=True)
     phone = models.CharField(_("telepon subjek"), max_length=64, blank=True)

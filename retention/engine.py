@@ -419,13 +419,15 @@ class Erasure:
         return condition or None
 
     def _references(self, entry: ModelMap) -> list:
-        """Declared foreign keys pointing at `entry`'s table from other tables."""
+        """Declared foreign keys pointing at `entry`'s table from other tables. A key the database
+        does not enforce (db_constraint=False: proof that outlives the row it names, such as the
+        consent ledger's merchant) is left as it is when the row goes."""
         if entry.label not in self._referrers:
             self._referrers[entry.label] = [
                 (other, f)
                 for other in self.registry if other is not entry
                 for f in other.model._meta.concrete_fields
-                if f.many_to_one and f.related_model is entry.model
+                if f.many_to_one and f.related_model is entry.model and f.db_constraint
             ]
         return self._referrers[entry.label]
 

@@ -21,11 +21,9 @@ the end of their financial year):
   merchant) keeps its own rule, its link to the shop cleared, as a message a request carries.
 - Rows of the merchant kept under a rule that keeps them anonymised (the consent ledger, the
   proof of consent: "as long as the processing it allowed, and the dispute period") are not
-  the tombstone's to end, and point at it: the tombstone waits while any is left. What the
-  data say today: the ledger is append-only in the database (its trigger refuses a DELETE and
-  any change of merchant_id) and its rule has no executed end, so a merchant whose customers'
-  consent was recorded keeps its tombstone row until consent's own end is designed. The dry
-  run names the table.
+  the tombstone's to end. Those that point at the merchant through a foreign key the database
+  enforces make the tombstone wait (the dry run names the table); consent's do not: its proof
+  keeps the merchant's id without a constraint (consent/models.py) and outlives the row.
 - The erasure proof outlives the tombstone: the erasure records still within their own ten
   years (the tax expiries, finished after the purge) stay, their link to the merchant row
   cleared (merchant_ref keeps the id), and the deletion itself leaves one run record (kind
@@ -118,6 +116,15 @@ def _scope(merchant_id: int) -> Scope:
     return Scope.tombstone(merchant_id, delete_rules=_delete_rules(), removed_first=OWN)
 
 
+def _constrained(entry) -> bool:
+    """Whether the table's path to its merchant is a foreign key the database enforces. Proof kept
+    for its own period without one (the consent ledger, disclosures) keeps the merchant's id and
+    does not hold the tombstone: it outlives the merchant row by design."""
+    first = entry.merchant.split("__", 1)[0]
+    field = entry.model._meta.get_field(first)
+    return bool(getattr(field, "db_constraint", True))
+
+
 def _why_waiting(merchant_id: int, rule: RetentionRule, *, now: datetime, registry: DataMap = datamap) -> str | None:
     """Why the tombstone cannot go yet, or None: not purged or its period not over, tax records
     still kept (until when), or a table outside the data map still pointing at it."""
@@ -140,7 +147,7 @@ def _why_waiting(merchant_id: int, rule: RetentionRule, *, now: datetime, regist
             }
     engine = Erasure(_scope(merchant_id), registry=registry)
     for entry in registry:
-        if entry.merchant and not engine.tombstone_deletes(entry):
+        if entry.merchant and not engine.tombstone_deletes(entry) and _constrained(entry):
             if entry.model._default_manager.filter(**{entry.merchant: merchant_id}).exists():
                 return _("Masih dirujuk oleh %(table)s (aturan %(rule)s); nisan menunggu.") % {
                     "table": entry.db_table, "rule": entry.retained_under,

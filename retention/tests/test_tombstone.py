@@ -32,8 +32,7 @@ def officer(db):
 
 @pytest.fixture
 def plain(db):
-    """A shop with staff, customers, sales and a message, and no consent recorded at its tills
-    (the consent ledger's rows are never deleted: a shop with them keeps its tombstone)."""
+    """A shop with staff, customers, sales and a message, and no consent recorded at its tills."""
     shop = MerchantFactory()
     outlet = OutletFactory(merchant=shop)
     outlet.name = outlet.name + " (pindah)"
@@ -193,11 +192,20 @@ def test_a_tombstone_run_in_small_batches_resumed_after_its_time_budget_ends_the
     assert run.state == "completed" and run.counts == dry.counts and rows_pointing_at(shop.pk) == {}
 
 
-def test_a_merchant_whose_consent_ledger_names_it_keeps_its_tombstone_and_the_dry_run_says_why(shop):
+def test_a_merchant_whose_consent_ledger_names_it_loses_its_tombstone_and_the_proof_keeps_its_id(shop):
+    """The ledger is proof for its own period: it names the merchant by an unenforced key, so the
+    tombstone goes on its date and the ledger's rows (pseudonymised by the purge) stay, unchanged."""
+    from consent.models import ConsentEvent, Disclosure
+
     purged(shop, days_ago=period_days() + 30, sold_in=2015)
     tax_expired(shop)
-    assert not services.tombstones_due(now=NOW).exists()
-    assert services.tombstone_expire(merchant_id=shop.pk, now=NOW) is None
+    events = list(ConsentEvent.objects.filter(merchant_id=shop.pk).order_by("pk").values())
+    disclosures = list(Disclosure.objects.filter(merchant_id=shop.pk).order_by("pk").values())
+    assert events and disclosures
     dry = services.tombstone_expire_dry_run(merchant_id=shop.pk, now=NOW)
-    assert "consent_" in dry.stop_reason and "consent-proof" in dry.stop_reason
-    assert Merchant.objects.filter(pk=shop.pk).exists()
+    assert not dry.stop_reason
+    run = services.tombstone_expire(merchant_id=shop.pk, now=NOW)
+    assert run.state == "completed" and run.counts == dry.counts
+    assert not Merchant.objects.filter(pk=shop.pk).exists()
+    assert list(ConsentEvent.objects.filter(merchant_id=shop.pk).order_by("pk").values()) == events
+    assert list(Disclosure.objects.filter(merchant_id=shop.pk).order_by("pk").values()) == disclosures
