@@ -19,6 +19,8 @@ if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 # Everything the embedded default writes (SQLite file, mail, media, static) lives here.
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
+# Files only a signed link may serve (access packages): never under MEDIA_ROOT or STATIC_ROOT.
+PRIVATE_MEDIA_DIR = Path(env.str("PRIVATE_MEDIA_DIR", default=str(VAR_DIR / "private")))
 
 DEBUG = env.bool("DEBUG", default=False)
 # The embedded default only: production must set its own, and check --deploy says so.

@@ -157,3 +157,49 @@ datamap.register(
         "decided_by", "decided_at", "applied_at",
     ),
 )
+
+from .models import AccessDownload, AccessPackage  # noqa: E402  (appended with its models)
+
+datamap.register(
+    AccessPackage,
+    description="Paket data akses/portabilitas yang dibuat untuk pemohon: berkas, hash, ukuran, masa tautan.",
+    erasure=RowErasure.ANONYMISE,
+    retained_under=RULE,
+    merchant=None,
+    subject_via=("request",),
+    dated_by="request__closed_at",
+    # The row names no one (a random file name, its hash and size): it stays as the proof that a
+    # copy was given. The file is the copy itself: the hook below deletes it.
+    personal={},
+    not_personal=("id", "request", "path", "sha256", "size", "created_at", "expires_at", "downloads", "deleted_at"),
+)
+
+datamap.register(
+    AccessDownload,
+    description="Unduhan paket data: waktu dan alamat IP pengunduh.",
+    merchant=None,
+    subject_via=("package",),
+    personal={"ip": Personal(C.TECHNICAL)},
+    not_personal=("id", "package", "at"),
+)
+
+PACKAGES_HOOK = "access-packages"
+
+
+def access_packages_erase(scope, *, dry_run: bool) -> dict[str, dict[str, int]]:
+    """The erasure hook: an erased subject's access packages lose their file (the row is marked).
+
+    Hooks run after the tables, when her request rows already hold keyed hashes of her
+    addresses: packages are found by the plain address or its hash. A merchant's purge leaves
+    them alone (requests belong to no merchant); an expiry finds none left (their link ended
+    long before the request's period)."""
+    if not scope.is_subject or scope.is_expiry:
+        return {}
+    from .services.export import access_package_files_delete, subject_packages
+
+    packages = subject_packages(email=scope.email, phone=scope.phone)
+    count = packages.count() if dry_run else access_package_files_delete(packages)
+    return {f"{AccessPackage._meta.db_table}:file": {"deleted": count}} if count else {}
+
+
+datamap.erasure_hook(PACKAGES_HOOK, access_packages_erase)

@@ -485,3 +485,48 @@ class CorrectionItem(models.Model):
     @property
     def model_label(self) -> str:
         return f"{self.app_label}.{self.model_name}"
+
+
+class AccessPackage(models.Model):
+    """One ZIP of an access or portability request, written under PRIVATE_MEDIA_DIR (never public
+    media) and served only through its signed link: until `expires_at`, at most MAX_DOWNLOADS
+    times. The row outlives its file (`deleted_at`): the proof that a copy was given, and when."""
+
+    MAX_DOWNLOADS = 5
+    LIFETIME_DAYS = 7
+
+    request = models.ForeignKey(DataSubjectRequest, on_delete=models.PROTECT, related_name="access_packages")
+    path = models.CharField(_("berkas"), max_length=200)  # relative to PRIVATE_MEDIA_DIR
+    sha256 = models.CharField(max_length=64)
+    size = models.BigIntegerField(_("ukuran (byte)"))
+    created_at = models.DateTimeField(_("dibuat"))
+    expires_at = models.DateTimeField(_("tautan berlaku sampai"))
+    downloads = models.PositiveSmallIntegerField(_("diunduh"), default=0)
+    deleted_at = models.DateTimeField(_("berkas dihapus"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("paket data")
+        verbose_name_plural = pgettext_lazy("plural", "paket data")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["expires_at"], name="access_package_live", condition=Q(deleted_at__isnull=True)),
+        ]
+
+    def __str__(self):
+        return f"{self.request_id}: {self.path}"
+
+
+class AccessDownload(models.Model):
+    """One download of an access package: when, and from which address."""
+
+    package = models.ForeignKey(AccessPackage, on_delete=models.CASCADE, related_name="download_rows")
+    at = models.DateTimeField(_("waktu"))
+    ip = models.GenericIPAddressField(_("alamat IP"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("unduhan paket data")
+        verbose_name_plural = pgettext_lazy("plural", "unduhan paket data")
+        ordering = ["package", "at"]
+
+    def __str__(self):
+        return f"{self.package_id} @ {self.at:%Y-%m-%d %H:%M}"

@@ -50,3 +50,9 @@ def status_callback_send(callback_id: int) -> str | None:
 @shared_task(name="requests_portal.status_callbacks_resume_stalled", acks_late=True, **RETRY)
 def status_callbacks_resume_stalled() -> int:
     return len(services.status_callbacks_resume_stalled())
+
+
+@shared_task(name="requests_portal.access_packages_expire", acks_late=True, **RETRY)
+def access_packages_expire() -> int:
+    # Safe twice: only packages not yet marked are taken, and a file already gone is ignored.
+    return services.access_packages_expire()

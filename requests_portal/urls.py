@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import preferences, views
+from . import downloads, preferences, views
 
 app_name = "portal"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("permintaan/status/<str:token>/kirim-ulang/", views.request_status_resend, name="request_status_resend"),
     path("permintaan/status/<str:token>/jawab/", views.request_status_answer, name="request_status_answer"),
     path("permintaan/status/<str:token>/batalkan/", views.request_status_withdraw, name="request_status_withdraw"),
+    path("permintaan/unduh/<str:token>/", downloads.package_download, name="package_download"),
     path("permintaan/<slug:right>/", views.request_form, name="request_form"),
     path("kebijakan/", preferences.policy, name="policy"),
     path("kebijakan/<str:version>/", preferences.policy_version, name="policy_version"),

@@ -26,3 +26,7 @@ from .preferences import (  # noqa: F401
     preference_code_verify, preferences_save,
 )
 from .correction import correction_apply, correction_decide, correction_propose  # noqa: F401
+from .export import (  # noqa: F401
+    DownloadRefused, access_package_build, access_package_download, access_package_files_delete,
+    access_packages_expire, package_url,
+)
