@@ -530,3 +530,46 @@ class AccessDownload(models.Model):
 
     def __str__(self):
         return f"{self.package_id} @ {self.at:%Y-%m-%d %H:%M}"
+
+
+class RequestExecution(models.Model):
+    """The carrying out of one approved request: which step it reached, each step's outcome.
+
+    One row per request (`requests_portal.services.execution`). `steps` holds, per step name, its
+    state (done, skipped, failed), when, the error named (its kind and first line, never a row's
+    content) and what the step produced: run ids, counts per table, the summary message's id, the
+    merchants closed. Names no one: the requester is reached through the request.
+    """
+
+    class Mode(models.TextChoices):
+        ERASURE = "erasure", _("penghapusan subjek data")
+        CLOSURE = "closure", _("penutupan akun merchant")
+
+    class State(models.TextChoices):
+        RUNNING = "running", _("berjalan")
+        FAILED = "failed", _("gagal")
+        COMPLETED = "completed", _("selesai")
+
+    request = models.OneToOneField(DataSubjectRequest, on_delete=models.PROTECT, related_name="execution")
+    mode = models.CharField(_("jenis"), max_length=16, choices=Mode.choices)
+    state = models.CharField(_("status"), max_length=16, choices=State.choices, default=State.RUNNING)
+    step = models.CharField(_("langkah"), max_length=32, blank=True)
+    steps = models.JSONField(_("langkah-langkah"), default=dict, blank=True)
+    error = models.TextField(_("galat"), blank=True)
+    attempts = models.PositiveIntegerField(_("percobaan"), default=0)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+    )
+    # The worker carrying it out: a token and a lease (a dead worker's lease runs out).
+    claimed_by = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(_("mulai"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("selesai"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("pelaksanaan permintaan")
+        verbose_name_plural = pgettext_lazy("plural", "pelaksanaan permintaan")
+        indexes = [models.Index(fields=["state", "lease_until"], name="execution_state_lease")]
+
+    def __str__(self):
+        return f"{self.request_id} {self.step} ({self.get_state_display()})"

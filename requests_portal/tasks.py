@@ -56,3 +56,28 @@ def status_callbacks_resume_stalled() -> int:
 def access_packages_expire() -> int:
     # Safe twice: only packages not yet marked are taken, and a file already gone is ignored.
     return services.access_packages_expire()
+
+
+@shared_task(name="requests_portal.request_execute", acks_late=True, **RETRY)
+def request_execute(request_id: int, actor_id: int | None = None) -> str | None:
+    # Re-read everything: the request may be gone or done; the service refuses what may not run.
+    from django.contrib.auth import get_user_model
+
+    from retention.exceptions import RetentionError
+
+    from .exceptions import RequestError
+    from .models import DataSubjectRequest
+
+    if not DataSubjectRequest.objects.filter(pk=request_id).exists():
+        return None
+    actor = get_user_model().objects.filter(pk=actor_id, is_active=True).first() if actor_id else None
+    try:
+        execution = services.request_execute(request_id=request_id, actor=actor)
+    except (RequestError, RetentionError):
+        return None  # no longer approved or processing (run twice, or withdrawn): nothing to do
+    return execution.state if execution is not None else None
+
+
+@shared_task(name="requests_portal.request_executions_resume_stalled", acks_late=True, **RETRY)
+def request_executions_resume_stalled() -> int:
+    return len(services.request_executions_resume_stalled())

@@ -17,6 +17,7 @@ import io
 
 from django.apps import apps
 from django.conf import settings
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -44,8 +45,8 @@ from ..correction import correctable_fields, shown_from_text
 from ..deadlines import deadline_rule
 from ..exceptions import RequestError
 from ..models import (
-    CLOSED_STATES, FOUR_EYES_RIGHTS, OPEN_STATES, CorrectionItem, DataSubjectRequest, RequestAttachment, RequestMessage,
-    Right, State, StatusCallback,
+    CLOSED_STATES, FOUR_EYES_RIGHTS, OPEN_STATES, CorrectionItem, DataSubjectRequest, RequestAttachment, RequestExecution,
+    RequestMessage, Right, State, StatusCallback,
 )
 from ..services.correction import APPLICABLE, DECIDABLE, PROPOSABLE
 from ..selectors import (
@@ -55,6 +56,10 @@ from . import display
 from .chain import chain_verify
 from .export import export_lines
 from .forms import ACTION_FORMS, EnterForm, ExportForm
+
+
+class ExecuteConfirmForm(forms.Form):
+    confirm = forms.BooleanField(label=gettext_lazy("Saya sudah memeriksa hasil uji coba di bawah"), required=True)
 
 VIEW = "requests_portal.view_datasubjectrequest"
 WORK = "requests_portal.work_request"
@@ -379,6 +384,7 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
              "url": reverse("admin:requests_portal_datasubjectrequest_action", args=[obj.pk, name])}
             for name in available_actions(obj, request.user)
         ]
+        actions += self._execution_actions(request, obj)
         waiting_for_dpo = (
             obj.prepared_by if obj.state == State.IN_REVIEW and obj.needs_four_eyes and obj.prepared_by_id else None
         )
@@ -505,9 +511,70 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
                  name="requests_portal_datasubjectrequest_correction_decide"),
             path("<int:pk>/correction/apply/", view(self.correction_apply_view),
                  name="requests_portal_datasubjectrequest_correction_apply"),
+            path("<int:pk>/execute/", view(self.execute_view), name="requests_portal_datasubjectrequest_execute"),
             path("export/", view(self.export_view), name="requests_portal_datasubjectrequest_export"),
             path("verify-chain/", view(self.verify_chain_view), name="requests_portal_datasubjectrequest_verify_chain"),
         ] + super().get_urls()
+
+    # -- the execution of an approved deletion (requests_portal.services.execution) --
+
+    @staticmethod
+    def _execution_step(obj):
+        """'execute' for an approved deletion not yet run, 'resume' for a failed one, else None."""
+        if obj.right != Right.DELETION:
+            return None
+        execution = RequestExecution.objects.filter(request=obj).only("state").first()
+        if execution is None:
+            return "execute" if obj.state == State.APPROVED else None
+        return "resume" if execution.state == RequestExecution.State.FAILED else None
+
+    def _execution_actions(self, request, obj) -> list[dict]:
+        if not request.user.has_perm(EXECUTE):
+            return []
+        step = self._execution_step(obj)
+        if step is None:
+            return []
+        label = _("Jalankan") if step == "execute" else _("Lanjutkan")
+        return [{"name": step, "label": label,
+                 "url": reverse("admin:requests_portal_datasubjectrequest_execute", args=[obj.pk])}]
+
+    def execute_view(self, request, pk):
+        """Run (or resume) an approved deletion: GET confirms with the dry-run counts, POST queues it."""
+        if not request.user.has_perm(EXECUTE):
+            raise PermissionDenied
+        obj = get_object_or_404(DataSubjectRequest, pk=pk)
+        page = reverse("admin:requests_portal_datasubjectrequest_change", args=[obj.pk])
+        step = self._execution_step(obj)
+        if step is None:
+            self.message_user(request, _("Permintaan %(ref)s tidak dapat dijalankan sekarang.") % {"ref": obj.reference},
+                              messages.WARNING)
+            return redirect(page)
+        label = _("Jalankan") if step == "execute" else _("Lanjutkan")
+        if request.method == "POST":
+            form = ExecuteConfirmForm(request.POST)
+            if form.is_valid():
+                try:
+                    services.request_execution_queue(request_id=obj.pk, actor=request.user)
+                except (RequestError, RetentionError) as exc:
+                    self.message_user(request, exc.message, messages.ERROR)
+                else:
+                    self.message_user(request, _("Pelaksanaan %(ref)s dijadwalkan; hasil setiap langkah tampil di "
+                                                 "riwayat permintaan.") % {"ref": obj.reference}, messages.SUCCESS)
+                    return redirect(page)
+        else:
+            form = ExecuteConfirmForm()
+        try:
+            preview = services.execution_preview(request_id=obj.pk, actor=request.user)
+        except (RequestError, RetentionError) as exc:
+            preview = [exc.message]
+        form.fields["confirm"].help_text = " | ".join(preview)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{label}: {obj.reference}", "submit_label": label, "obj": obj, "original": obj,
+            "action": step, "form": form, "page": page, "opts": self.opts, "media": self.media + form.media,
+            "waiting_for_dpo_name": "", "is_sensitive": False,
+        }
+        return TemplateResponse(request, "admin/requests_portal/datasubjectrequest/action.html", context)
 
     def action_view(self, request, pk, action):
         """One transition: GET shows its small form, POST calls its service and says what happened."""

@@ -30,3 +30,7 @@ from .export import (  # noqa: F401
     DownloadRefused, access_package_build, access_package_download, access_package_files_delete,
     access_packages_expire, package_url,
 )
+from .execution import (  # noqa: F401
+    execution_preview, request_execute, request_execution_queue, request_execution_resume,
+    request_executions_resume_stalled,
+)

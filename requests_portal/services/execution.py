@@ -1,0 +1,484 @@
+"""The execution of an approved deletion request, in steps, resumable from the step that failed.
+
+Safety design
+- One `RequestExecution` row per request records each step's outcome (done, skipped, failed with
+  the error named) and what it produced; every step also leaves a `RequestEvent`. A step done is
+  never done again: a resumed execution starts at the first step not done.
+- One worker at a time: the execution is claimed by a token and a lease with a conditional UPDATE;
+  a second copy of the task finds it claimed and returns. A dead worker's lease runs out and
+  `request_executions_resume_stalled` queues it again.
+- Order: (1) the dry run (counts per table, what holds keep); (2) account closure when the
+  requester owns an active merchant (churn now, purge after grace: then no subject erasure);
+  (3) erasure notices to recipients, planned while her address still identifies her;
+  (4) the summary to her; (5) the erasure; (6) completion, with the real counts.
+- The summary reaches her BEFORE the erasure, as its own step: the subject erasure anonymises
+  every request of hers, this one included, and every outbox message sent to her (to_email
+  hashed, body emptied). So step 4 writes the summary to the outbox and then, outside any
+  transaction, sends it at once (`message_send`, the outbox's own claim: never twice); the
+  erasure starts only once the message is settled. A send that fails for now fails the step
+  (the erasure waits; resume tries again); an address that refuses for good is recorded and the
+  erasure goes on (her right to erasure does not depend on her mailbox).
+- Completion after an erasure tells her nothing more (her address is a keyed hash by then, and
+  the summary already said what was done): it is the `completed` transition without a message.
+- Resuming the erasure step reads her identifiers from the request. If an earlier attempt
+  already erased the request (they are keyed hashes), the completed erasure run with those
+  hashes is taken as the step's outcome; if that run did not complete, a person must run the
+  subject erasure again from the retention admin with her address (the run keeps hashes only).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from consent.exceptions import ConsentError
+from consent.services.notices import erasure_notices_plan
+from junoprivacy.celery import enqueue_on_commit
+from merchants.identifiers import normalize_email, normalize_phone
+from merchants.models import Merchant
+from messaging.models import OutboundMessage
+from messaging.services import message_send
+from retention.engine import ANONYMISED, DELETED, total_rows
+from retention.exceptions import RetentionError
+from retention.models import ChurnEvent, ErasureRun, RetentionRule
+from retention.pseudonyms import is_pseudonym
+from retention.registry import Category, datamap
+from retention.services.churn import merchant_churn
+from retention.services.runs import describe
+from retention.services.subject import subject_erase
+
+from ..exceptions import TransitionRefused
+from ..formatting import format_due
+from ..models import DataSubjectRequest, RequestExecution, RequestMessage, Right, State
+from .common import EXECUTE, SYSTEM, lock, require_actor, transition
+from .workflow import request_complete, request_start
+
+TASK = "requests_portal.request_execute"
+STEPS = ("dry_run", "closure", "notices", "summary", "erasure", "complete")
+DONE, SKIPPED, FAILED = "done", "skipped", "failed"
+# How long a worker holds an execution before another may take it over.
+LEASE = timedelta(minutes=30)
+SUMMARY_KIND = "erasure_summary"
+SETTLED = (OutboundMessage.State.SENT, OutboundMessage.State.REFUSED, OutboundMessage.State.FAILED)
+
+
+class StepFailed(Exception):
+    """A step cannot go on; its message names why, for the officer who resumes it."""
+
+
+# -- what officers see before they run it ---------------------------------------------------
+
+
+def owned_active_merchants(email: str | None, phone: str | None) -> list[int]:
+    """Merchants the requester owns that still use JUNOPOS (not churned)."""
+    email, phone = normalize_email(email or None), normalize_phone(phone or None)
+    condition = Q(pk__in=[])
+    if email:
+        condition |= Q(owner_email__iexact=email)
+    if phone:
+        condition |= Q(owner_phone_e164=phone)
+    return sorted(Merchant.objects.filter(condition, churned_at__isnull=True).values_list("pk", flat=True))
+
+
+def execution_preview(*, request_id: int, actor) -> list[str]:
+    """What running (or resuming) the deletion would do, as lines for the confirmation page.
+
+    For a first run the dry run is made now (recorded as a dry-run record); for a resume the
+    recorded dry run and the failed step are shown."""
+    require_actor(actor, EXECUTE, what=_("menjalankan permintaan"))
+    request = DataSubjectRequest.objects.get(pk=request_id)
+    execution = RequestExecution.objects.filter(request=request).first()
+    lines = []
+    if execution is not None:
+        if execution.state == RequestExecution.State.FAILED:
+            lines.append(_("Langkah yang gagal: %(step)s (%(error)s).") % {
+                "step": step_label(execution.step), "error": execution.error,
+            })
+        counts = execution.steps.get("dry_run", {}).get("counts")
+        kept = execution.steps.get("dry_run", {}).get("kept", "")
+    else:
+        owned = owned_active_merchants(request.email, request.phone)
+        if owned:
+            return [_("Pemohon pemilik merchant aktif (%(ids)s): akun ditutup (berhenti berlangganan sekarang, "
+                      "data dihapus setelah masa tenggang), bukan penghapusan data subjek.") % {
+                "ids": ", ".join(map(str, owned))}]
+        run = subject_erase(email=request.email or None, phone=request.phone or None, actor=actor, dry_run=True)
+        counts, kept = run.counts, run.stop_reason
+    if counts is not None:
+        lines += erased_lines(counts) + kept_lines(counts)
+    if kept:
+        lines.append(kept)
+    return lines
+
+
+# -- the service -----------------------------------------------------------------------------
+
+
+def request_execution_queue(*, request_id: int, actor) -> RequestExecution | None:
+    """An officer asks for the execution (or its resumption): checked now, carried out by the task."""
+    require_actor(actor, EXECUTE, what=_("menjalankan permintaan"))
+    with transaction.atomic():
+        request = lock(request_id)
+        _require_deletion(request)
+        execution = RequestExecution.objects.filter(request=request).first()
+        if execution is None:
+            if request.state != State.APPROVED:
+                raise TransitionRefused(_("Hanya permintaan penghapusan yang disetujui dapat dijalankan."))
+        elif execution.state != RequestExecution.State.FAILED:
+            raise TransitionRefused(_("Pelaksanaan permintaan ini sedang berjalan atau sudah selesai."))
+        enqueue_on_commit(TASK, request_id, actor.pk)
+    return execution
+
+
+def request_execution_resume(*, request_id: int, actor) -> RequestExecution:
+    """Resume a failed execution from the step that failed (the steps done are not done again)."""
+    require_actor(actor, EXECUTE, what=_("melanjutkan pelaksanaan permintaan"))
+    execution = RequestExecution.objects.filter(request_id=request_id).first()
+    if execution is None or execution.state != RequestExecution.State.FAILED:
+        raise TransitionRefused(_("Tidak ada pelaksanaan gagal yang dapat dilanjutkan untuk permintaan ini."))
+    return request_execute(request_id=request_id, actor=actor)
+
+
+def request_execute(*, request_id: int, actor=None) -> RequestExecution | None:
+    """Carry out an approved deletion request, or go on with one in processing.
+
+    Returns the execution (its `state` says how it ended: a failure is recorded, not raised),
+    or None when another worker holds it. Call it outside any transaction (the task does): the
+    summary is sent between two steps, after the commit that wrote it.
+    """
+    if actor is not None:
+        require_actor(actor, EXECUTE, what=_("menjalankan permintaan"))
+    execution = _begin(request_id, actor=actor)
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    claimed = (
+        RequestExecution.objects.filter(pk=execution.pk)
+        .exclude(state=RequestExecution.State.COMPLETED)
+        .filter(Q(claimed_by="") | Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(
+            claimed_by=token, lease_until=now + LEASE, state=RequestExecution.State.RUNNING, error="",
+            attempts=F("attempts") + 1,
+        )
+    )
+    if not claimed:
+        return None
+    execution.refresh_from_db()
+    runner = _Runner(execution, token=token, actor=actor)
+    for step in STEPS:
+        if execution.steps.get(step, {}).get("state") in (DONE, SKIPPED):
+            continue
+        try:
+            runner.run(step)
+        except Exception as exc:  # recorded for a person to see and resume; never half-hidden
+            error = exc.args[0] if isinstance(exc, StepFailed) else _error_text(exc)
+            runner.failed(step, str(error))
+            break
+    execution.refresh_from_db()
+    return execution
+
+
+def request_executions_resume_stalled(*, now=None) -> list[int]:
+    """Executions whose worker died (a lease run out while running): queue them again."""
+    now = now or timezone.now()
+    ids = list(
+        RequestExecution.objects.filter(state=RequestExecution.State.RUNNING, lease_until__lt=now)
+        .values_list("request_id", flat=True)[:100]
+    )
+    for request_id in ids:
+        enqueue_on_commit(TASK, request_id)
+    return ids
+
+
+def _require_deletion(request: DataSubjectRequest) -> None:
+    if request.right != Right.DELETION:
+        raise TransitionRefused(_("Pelaksanaan bertahap ini hanya untuk permintaan penghapusan."))
+
+
+def _begin(request_id: int, *, actor) -> RequestExecution:
+    with transaction.atomic():
+        request = lock(request_id)
+        _require_deletion(request)
+        execution = RequestExecution.objects.filter(request=request).first()
+        if execution is None:
+            if request.state != State.APPROVED:
+                raise TransitionRefused(_("Hanya permintaan penghapusan yang disetujui dapat dijalankan."))
+            owned = owned_active_merchants(request.email, request.phone)
+            execution = RequestExecution.objects.create(
+                request=request, requested_by=actor,
+                mode=RequestExecution.Mode.CLOSURE if owned else RequestExecution.Mode.ERASURE,
+                steps={"closure": {"merchants": owned}} if owned else {},
+            )
+            request_start(request_id=request_id, actor=actor)
+        elif request.state != State.PROCESSING:
+            raise TransitionRefused(_("Permintaan %(ref)s tidak sedang diproses.") % {"ref": request.reference})
+    return execution
+
+
+def _error_text(exc: BaseException) -> str:
+    message = getattr(exc, "message", None)
+    if isinstance(message, str) and message:
+        return f"{type(exc).__name__}: {message}"[:500]
+    return describe(exc)
+
+
+class _Runner:
+    def __init__(self, execution: RequestExecution, *, token: str, actor):
+        self.execution, self.token, self.actor = execution, token, actor
+        self.request_id = execution.request_id
+        self.closure = execution.mode == RequestExecution.Mode.CLOSURE
+
+    # -- recording --
+
+    def _save(self, step: str, outcome: dict, **fields) -> None:
+        """Inside the caller's transaction: write the step's outcome, fenced by the claim."""
+        locked = RequestExecution.objects.select_for_update().filter(pk=self.execution.pk, claimed_by=self.token).first()
+        if locked is None:
+            raise StepFailed(_("Pelaksanaan ini diambil alih oleh proses lain."))
+        steps = dict(locked.steps)
+        steps[step] = {**steps.get(step, {}), **outcome, "at": timezone.now().isoformat()}
+        RequestExecution.objects.filter(pk=locked.pk).update(steps=steps, step=step, **fields)
+        self.execution.steps = steps
+
+    def _event(self, step: str, note: str, *, verb: str | None = None) -> None:
+        transition(
+            self.request_id, verb=verb or f"execution_{step}"[:32], what=_("mencatat langkah pelaksanaan"),
+            actor=self.actor, actor_kind=SYSTEM, permission=EXECUTE, allowed_from=[State.PROCESSING], note=note,
+        )
+
+    def done(self, step: str, note: str, **outcome) -> None:
+        with transaction.atomic():
+            self._save(step, {"state": DONE, "error": "", **outcome})
+            self._event(step, note)
+
+    def skipped(self, step: str, note: str) -> None:
+        with transaction.atomic():
+            self._save(step, {"state": SKIPPED, "error": ""})
+            self._event(step, note, verb="execution_skipped")
+
+    def failed(self, step: str, error: str) -> None:
+        try:
+            with transaction.atomic():
+                self._save(step, {"state": FAILED, "error": error}, state=RequestExecution.State.FAILED, error=error,
+                           claimed_by="", lease_until=None)
+                self._event(step, f"{step_label(step)}: {error}", verb="execution_failed")
+        except StepFailed:
+            pass  # another worker holds it now: its outcome is its own to record
+
+    # -- the steps --
+
+    def run(self, step: str) -> None:
+        getattr(self, f"step_{step}")(DataSubjectRequest.objects.get(pk=self.request_id))
+
+    def step_dry_run(self, request) -> None:
+        if self.closure:
+            self.skipped("dry_run", _("Akun merchant ditutup: tidak ada penghapusan data subjek."))
+            return
+        run = subject_erase(email=request.email or None, phone=request.phone or None, actor=self.actor, dry_run=True)
+        self.done("dry_run", counts_note(run.counts, run.stop_reason), run=run.pk, counts=run.counts, kept=run.stop_reason)
+
+    def step_closure(self, request) -> None:
+        if not self.closure:
+            self.skipped("closure", _("Pemohon bukan pemilik merchant aktif."))
+            return
+        closed = []
+        for merchant_id in self.execution.steps.get("closure", {}).get("merchants", []):
+            try:
+                schedule = merchant_churn(merchant_id=merchant_id, source=ChurnEvent.Source.ADMIN)
+            except RetentionError as exc:
+                raise StepFailed(exc.message) from None
+            closed.append({"merchant": merchant_id, "purge_due": schedule.due_at.isoformat()})
+        note = "; ".join(_("merchant %(id)s: dihapus setelah %(due)s") % {
+            "id": c["merchant"], "due": c["purge_due"]} for c in closed)
+        self.done("closure", note, closed=closed)
+
+    def step_notices(self, request) -> None:
+        if self.closure:
+            self.skipped("notices", _("Akun merchant ditutup: pemberitahuan menyertai penghapusan merchant."))
+            return
+        try:
+            notices = erasure_notices_plan(
+                email=request.email or None, phone=request.phone or None, reference=request.reference, actor=self.actor,
+            )
+        except ConsentError as exc:
+            raise StepFailed(exc.message) from None
+        self.done("notices", _("%(n)s pemberitahuan penghapusan direncanakan.") % {"n": len(notices)},
+                  notices=[n.pk for n in notices])
+
+    def step_summary(self, request) -> None:
+        message_id = self.execution.steps.get("summary", {}).get("message")
+        if message_id is None:
+            with transaction.atomic():
+                transition(
+                    self.request_id, verb="execution_summary", what=_("mengirim ringkasan pelaksanaan"),
+                    actor=self.actor, actor_kind=SYSTEM, permission=EXECUTE, allowed_from=[State.PROCESSING],
+                    told=lambda r: summary_text(r, self.execution),
+                )
+                link = RequestMessage.objects.filter(request_id=self.request_id).order_by("-pk").first()
+                if link is None:
+                    raise StepFailed(_("Pemohon tidak memiliki alamat untuk menerima ringkasan."))
+                message_id = link.message_id
+                self._save("summary", {"message": message_id, "state": "queued"})
+        # After the commit: send now, before anything erases her address.
+        message_send(message_id=message_id)
+        state = OutboundMessage.objects.filter(pk=message_id).values_list("state", flat=True).first()
+        if state not in SETTLED:
+            raise StepFailed(_("Ringkasan untuk pemohon belum terkirim; penghapusan menunggu sampai terkirim."))
+        note = _("Ringkasan dikirim kepada pemohon.") if state == OutboundMessage.State.SENT else _(
+            "Ringkasan tidak dapat dikirim ke alamat pemohon; penghapusan tetap dilaksanakan."
+        )
+        self.done("summary", note, message=message_id, delivered=state == OutboundMessage.State.SENT)
+
+    def step_erasure(self, request) -> None:
+        if self.closure:
+            self.skipped("erasure", _("Akun merchant ditutup: data dihapus setelah masa tenggang."))
+            return
+        email, phone = request.email or None, request.phone or None
+        if any(is_pseudonym(v) for v in (email, phone) if v):
+            run = self._earlier_run(email, phone)
+            if run is None:
+                raise StepFailed(_(
+                    "Alamat pemohon sudah dihapus oleh percobaan sebelumnya yang tidak selesai: jalankan ulang "
+                    "penghapusan subjek dari admin retensi dengan alamatnya."
+                ))
+        else:
+            run = subject_erase(email=email, phone=phone, actor=self.actor)
+        if run.state != ErasureRun.State.COMPLETED:
+            raise StepFailed(run.stop_reason or run.error or run.get_state_display())
+        self.done("erasure", counts_note(run.counts, run.stop_reason), run=run.pk, counts=run.counts, kept=run.stop_reason)
+
+    @staticmethod
+    def _earlier_run(email, phone) -> ErasureRun | None:
+        runs = ErasureRun.objects.filter(kind=ErasureRun.Kind.SUBJECT_ERASURE, dry_run=False,
+                                         state=ErasureRun.State.COMPLETED)
+        if email:
+            runs = runs.filter(subject_hashes__email=email)
+        if phone:
+            runs = runs.filter(subject_hashes__phone=phone)
+        return runs.order_by("-pk").first()
+
+    def step_complete(self, request) -> None:
+        if self.closure:
+            closed = self.execution.steps.get("closure", {}).get("closed", [])
+            result = _("Akun usaha Anda ditutup; datanya dihapus setelah masa tenggang (%(dates)s).") % {
+                "dates": ", ".join(c["purge_due"][:10] for c in closed)}
+            with transaction.atomic():
+                self._save("complete", {"state": DONE, "error": ""}, state=RequestExecution.State.COMPLETED,
+                           finished_at=timezone.now(), claimed_by="", lease_until=None)
+                request_complete(request_id=self.request_id, actor=self.actor, result=result)
+            return
+        counts = self.execution.steps.get("erasure", {}).get("counts", {})
+        with transaction.atomic():
+            self._save("complete", {"state": DONE, "error": ""}, state=RequestExecution.State.COMPLETED,
+                       finished_at=timezone.now(), claimed_by="", lease_until=None)
+            # Her address is a keyed hash now: the summary told her; the event holds the counts.
+            transition(
+                self.request_id, verb="completed", what=_("menyelesaikan"), actor=self.actor, actor_kind=SYSTEM,
+                permission=EXECUTE, allowed_from=[State.PROCESSING], to_state=State.COMPLETED,
+                note=counts_note(counts, self.execution.steps.get("erasure", {}).get("kept", "")),
+            )
+
+
+# -- what is written ---------------------------------------------------------------------------
+
+
+STEP_LABELS = {
+    "dry_run": _("uji coba penghapusan"), "closure": _("penutupan akun merchant"),
+    "notices": _("pemberitahuan penghapusan"), "summary": _("ringkasan untuk pemohon"),
+    "erasure": _("penghapusan"), "complete": _("penyelesaian"),
+}
+
+
+def step_label(step: str) -> str:
+    return str(STEP_LABELS.get(step, step))
+
+
+def _entries_by_table() -> dict:
+    tables = {}
+    for entry in datamap:
+        tables[entry.db_table] = entry
+        if entry.history_model is not None:
+            tables[entry.history_model._meta.db_table] = entry
+    return tables
+
+
+def counts_note(counts: dict, kept: str = "") -> str:
+    """Counts per table and action, for an event (never content)."""
+    parts = [f"{table}: " + ", ".join(f"{action} {n}" for action, n in sorted(actions.items()))
+             for table, actions in sorted(counts.items())]
+    text = "; ".join(parts) or _("tidak ada data")
+    return f"{text} ({_('total')} {total_rows(counts)})" + (f". {kept}" if kept else "")
+
+
+def erased_lines(counts: dict) -> list[str]:
+    """What is erased, per category and table (deleted rows, and fields removed from kept rows)."""
+    tables = _entries_by_table()
+    lines = []
+    for table, actions in sorted(counts.items()):
+        entry = tables.get(table.split(":")[0])
+        name = str(entry.model._meta.verbose_name_plural) if entry else table
+        categories = ", ".join(str(Category(c).label) for c in entry.categories) if entry else ""
+        n = actions.get(DELETED, 0)
+        if n:
+            lines.append(_("%(table)s (%(categories)s): %(n)s baris dihapus.") % {
+                "table": name, "categories": categories, "n": n})
+    return lines
+
+
+def kept_lines(counts: dict) -> list[str]:
+    """What is kept, anonymised, why and for how long (the data map's retained_under rules)."""
+    tables = _entries_by_table()
+    rules = {r.key: r for r in RetentionRule.objects.all()}
+    lines = []
+    for table, actions in sorted(counts.items()):
+        entry = tables.get(table.split(":")[0])
+        n = actions.get(ANONYMISED, 0)
+        if not n or entry is None:
+            continue
+        rule = rules.get(entry.retained_under or "")
+        name = str(entry.model._meta.verbose_name_plural)
+        if rule is None:
+            lines.append(_("%(table)s: %(n)s baris disimpan tanpa data pribadi.") % {"table": name, "n": n})
+            continue
+        lines.append(_(
+            "%(table)s: %(n)s baris disimpan tanpa data pribadi, karena %(rule)s (%(basis)s), selama %(period)s "
+            "%(unit)s%(from_year)s."
+        ) % {
+            "table": name, "n": n, "rule": rule.title, "basis": rule.legal_basis.strip().splitlines()[0],
+            "period": rule.period, "unit": rule.get_unit_display(),
+            "from_year": _(" sejak akhir tahun buku") if rule.from_end_of_financial_year else "",
+        })
+    return lines
+
+
+def summary_text(request: DataSubjectRequest, execution: RequestExecution) -> str:
+    """The requester's summary: what is erased, what is kept, why and until when (or the closure)."""
+    if execution.mode == RequestExecution.Mode.CLOSURE:
+        closed = execution.steps.get("closure", {}).get("closed", [])
+        dates = ", ".join(format_due(datetime.fromisoformat(c["purge_due"])) for c in closed)
+        return _(
+            "Anda adalah pemilik merchant yang masih aktif. Sesuai kebijakan privasi, permintaan %(ref)s kami "
+            "laksanakan sebagai penutupan akun: langganan dihentikan sekarang, dan data usaha Anda dihapus setelah "
+            "masa tenggang (%(dates)s), kecuali yang wajib disimpan menurut peraturan (dianonimkan). Selama masa "
+            "tenggang, akun dapat diaktifkan kembali."
+        ) % {"ref": request.reference, "dates": dates}
+    dry_run = execution.steps.get("dry_run", {})
+    counts = dry_run.get("counts", {})
+    erased = erased_lines(counts) or [_("Tidak ada baris yang dihapus seluruhnya.")]
+    kept = kept_lines(counts) or [_("Tidak ada.")]
+    parts = [
+        _("Permintaan penghapusan %(ref)s sedang kami laksanakan. Setelah pesan ini, data Anda dihapus; pesan ini "
+          "pun tidak akan tersimpan lagi dengan alamat Anda.") % {"ref": request.reference},
+        _("Yang dihapus:"), *("- " + line for line in erased),
+        _("Yang disimpan (tanpa data yang mengenali Anda), alasannya dan sampai kapan:"), *("- " + line for line in kept),
+    ]
+    if dry_run.get("kept"):
+        parts += [_("Penahanan hukum:"), "- " + dry_run["kept"]]
+    notices = execution.steps.get("notices", {}).get("notices", [])
+    if notices:
+        parts.append(_("Kami juga memberi tahu %(n)s penerima data Anda tentang penghapusan ini.") % {"n": len(notices)})
+    return "\n".join(parts)
