@@ -313,7 +313,7 @@ def test_request_tables_are_in_the_data_map_with_no_merchant_and_one_rule():
     assert set(entries) == {
         "requests_portal.DataSubjectRequest", "requests_portal.RequestEvent", "requests_portal.VerificationCode",
         "requests_portal.RequestAttachment", "requests_portal.RequestMessage", "requests_portal.StatusCallback",
-        "requests_portal.CorrectionItem",
+        "requests_portal.CorrectionItem", "requests_portal.AccessPackage", "requests_portal.AccessDownload",
     }
     assert all(e.merchant is None for e in entries.values())
     assert {e.retained_under for e in entries.values()} == {RULE, None}
@@ -325,5 +325,6 @@ def test_request_tables_are_in_the_data_map_with_no_merchant_and_one_rule():
     assert steps == [
         ("messaging.OutboundMessage", "anonymise"), ("requests_portal.VerificationCode", "delete"),
         ("requests_portal.RequestAttachment", "delete"), ("requests_portal.RequestEvent", "anonymise"),
-        ("requests_portal.CorrectionItem", "anonymise"), ("requests_portal.DataSubjectRequest", "anonymise"),
+        ("requests_portal.CorrectionItem", "anonymise"), ("requests_portal.AccessDownload", "delete"),
+        ("requests_portal.DataSubjectRequest", "anonymise"),
     ]
