@@ -7,24 +7,13 @@ expired, used up, deleted) serves nothing: a page in the visitor's language says
 
 from __future__ import annotations
 
-from django.http import FileResponse, HttpResponse
-from django.template import engines
-from django.utils.translation import gettext as _
+from django.http import FileResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from . import services
 from .ratelimits import client_ip
-
-REFUSED_PAGE = engines["django"].from_string("""{% extends "base.html" %}
-{% block title %}{{ title }}{% endblock %}
-{% block content %}
-<h1>{{ title }}</h1>
-<p class="lead">{{ message }}</p>
-<p>{{ advice }}</p>
-<p><a href="{% url 'portal:home' %}">{{ home }}</a></p>
-{% endblock %}
-""")
 
 
 def _address(request) -> str | None:
@@ -39,13 +28,7 @@ def package_download(request, token: str):
     try:
         package, handle = services.access_package_download(token=token, ip=_address(request))
     except services.DownloadRefused as refused:
-        context = {
-            "title": _("Paket data tidak dapat diunduh"),
-            "message": refused.message,
-            "advice": _("Tidak ada berkas yang dikirim. Jika Anda masih memerlukan salinan data Anda, ajukan permintaan baru."),
-            "home": _("Kembali ke beranda"),
-        }
-        return HttpResponse(REFUSED_PAGE.render(context, request), status=refused.status)
+        return render(request, "portal/download_refused.html", {"message": refused.message}, status=refused.status)
     filename = f"junopos-data-{package.request.reference}.zip"
     response = FileResponse(handle, as_attachment=True, filename=filename, content_type="application/zip")
     response["X-Content-Type-Options"] = "nosniff"
