@@ -520,8 +520,9 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
 
     @staticmethod
     def _execution_step(obj):
-        """'execute' for an approved deletion not yet run, 'resume' for a failed one, else None."""
-        if obj.right != Right.DELETION:
+        """'execute' for an approved deletion, access or portability request not yet run, 'resume' for a
+        failed one, else None."""
+        if obj.right not in (Right.DELETION, Right.ACCESS, Right.PORTABILITY):
             return None
         execution = RequestExecution.objects.filter(request=obj).only("state").first()
         if execution is None:

@@ -1,4 +1,5 @@
-"""The execution of an approved deletion request, in steps, resumable from the step that failed.
+"""The execution of an approved request (deletion, access, portability), in steps, resumable from
+the step that failed.
 
 Safety design
 - One `RequestExecution` row per request records each step's outcome (done, skipped, failed with
@@ -24,6 +25,12 @@ Safety design
   already erased the request (they are keyed hashes), the completed erasure run with those
   hashes is taken as the step's outcome; if that run did not complete, a person must run the
   subject erasure again from the retention admin with her address (the run keeps hashes only).
+- Access and portability have their own steps (PACKAGE_STEPS): (1) the package is built
+  (outside a transaction: it may take minutes); a package of the request still on disk is taken
+  as the step's outcome, so a crash between the build and its record builds nothing twice;
+  (2) the requester is told the signed download link (7 days, 5 downloads) in her language, a
+  message through the outbox like every answer, recorded with the message's id so that a resume
+  does not tell her twice; (3) completion, without a second message.
 """
 
 from __future__ import annotations
@@ -52,14 +59,18 @@ from retention.services.churn import merchant_churn
 from retention.services.runs import describe
 from retention.services.subject import subject_erase
 
-from ..exceptions import TransitionRefused
+from ..exceptions import RequestError, TransitionRefused
 from ..formatting import format_due
-from ..models import DataSubjectRequest, RequestExecution, RequestMessage, Right, State
+from ..models import AccessPackage, DataSubjectRequest, RequestExecution, RequestMessage, Right, State
 from .common import EXECUTE, SYSTEM, lock, require_actor, transition
+from .export import access_package_build, package_url
 from .workflow import request_complete, request_start
 
 TASK = "requests_portal.request_execute"
 STEPS = ("dry_run", "closure", "notices", "summary", "erasure", "complete")
+PACKAGE_STEPS = ("package", "link", "complete")
+PACKAGE_RIGHTS = (Right.ACCESS, Right.PORTABILITY)
+EXECUTABLE_RIGHTS = (Right.DELETION, *PACKAGE_RIGHTS)
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
 # How long a worker holds an execution before another may take it over.
 LEASE = timedelta(minutes=30)
@@ -93,6 +104,8 @@ def execution_preview(*, request_id: int, actor) -> list[str]:
     require_actor(actor, EXECUTE, what=_("menjalankan permintaan"))
     request = DataSubjectRequest.objects.get(pk=request_id)
     execution = RequestExecution.objects.filter(request=request).first()
+    if request.right in PACKAGE_RIGHTS:
+        return package_preview(request, execution)
     lines = []
     if execution is not None:
         if execution.state == RequestExecution.State.FAILED:
@@ -116,6 +129,19 @@ def execution_preview(*, request_id: int, actor) -> list[str]:
     return lines
 
 
+def package_preview(request: DataSubjectRequest, execution: RequestExecution | None) -> list[str]:
+    lines = []
+    if execution is not None and execution.state == RequestExecution.State.FAILED:
+        lines.append(_("Langkah yang gagal: %(step)s (%(error)s).") % {
+            "step": step_label(execution.step), "error": execution.error,
+        })
+    lines.append(_(
+        "Paket data dibuat dari peta data untuk identitas terverifikasi, lalu tautan unduhannya (berlaku %(days)s "
+        "hari, %(downloads)s kali unduh) dikirim kepada pemohon, dan permintaan diselesaikan."
+    ) % {"days": AccessPackage.LIFETIME_DAYS, "downloads": AccessPackage.MAX_DOWNLOADS})
+    return lines
+
+
 # -- the service -----------------------------------------------------------------------------
 
 
@@ -124,11 +150,11 @@ def request_execution_queue(*, request_id: int, actor) -> RequestExecution | Non
     require_actor(actor, EXECUTE, what=_("menjalankan permintaan"))
     with transaction.atomic():
         request = lock(request_id)
-        _require_deletion(request)
+        _require_executable(request)
         execution = RequestExecution.objects.filter(request=request).first()
         if execution is None:
             if request.state != State.APPROVED:
-                raise TransitionRefused(_("Hanya permintaan penghapusan yang disetujui dapat dijalankan."))
+                raise TransitionRefused(_("Hanya permintaan yang disetujui dapat dijalankan."))
         elif execution.state != RequestExecution.State.FAILED:
             raise TransitionRefused(_("Pelaksanaan permintaan ini sedang berjalan atau sudah selesai."))
         enqueue_on_commit(TASK, request_id, actor.pk)
@@ -169,7 +195,8 @@ def request_execute(*, request_id: int, actor=None) -> RequestExecution | None:
         return None
     execution.refresh_from_db()
     runner = _Runner(execution, token=token, actor=actor)
-    for step in STEPS:
+    packaging = execution.request.right in PACKAGE_RIGHTS
+    for step in PACKAGE_STEPS if packaging else STEPS:
         if execution.steps.get(step, {}).get("state") in (DONE, SKIPPED):
             continue
         try:
@@ -194,23 +221,28 @@ def request_executions_resume_stalled(*, now=None) -> list[int]:
     return ids
 
 
-def _require_deletion(request: DataSubjectRequest) -> None:
-    if request.right != Right.DELETION:
-        raise TransitionRefused(_("Pelaksanaan bertahap ini hanya untuk permintaan penghapusan."))
+def _require_executable(request: DataSubjectRequest) -> None:
+    if request.right not in EXECUTABLE_RIGHTS:
+        raise TransitionRefused(_("Pelaksanaan bertahap ini hanya untuk permintaan penghapusan, akses atau "
+                                  "portabilitas."))
 
 
 def _begin(request_id: int, *, actor) -> RequestExecution:
     with transaction.atomic():
         request = lock(request_id)
-        _require_deletion(request)
+        _require_executable(request)
         execution = RequestExecution.objects.filter(request=request).first()
         if execution is None:
             if request.state != State.APPROVED:
-                raise TransitionRefused(_("Hanya permintaan penghapusan yang disetujui dapat dijalankan."))
-            owned = owned_active_merchants(request.email, request.phone)
+                raise TransitionRefused(_("Hanya permintaan yang disetujui dapat dijalankan."))
+            # Access and portability: the mode is the right (RequestExecution.Mode names the two
+            # ways of a deletion).
+            owned = [] if request.right in PACKAGE_RIGHTS else owned_active_merchants(request.email, request.phone)
+            mode = request.right if request.right in PACKAGE_RIGHTS else (
+                RequestExecution.Mode.CLOSURE if owned else RequestExecution.Mode.ERASURE)
             execution = RequestExecution.objects.create(
                 request=request, requested_by=actor,
-                mode=RequestExecution.Mode.CLOSURE if owned else RequestExecution.Mode.ERASURE,
+                mode=mode,
                 steps={"closure": {"merchants": owned}} if owned else {},
             )
             request_start(request_id=request_id, actor=actor)
@@ -361,7 +393,50 @@ class _Runner:
             runs = runs.filter(subject_hashes__phone=phone)
         return runs.order_by("-pk").first()
 
+    # -- access and portability --
+
+    def step_package(self, request) -> None:
+        package = (
+            AccessPackage.objects.filter(request_id=self.request_id, deleted_at__isnull=True).order_by("-pk").first()
+        )
+        if package is None:
+            try:
+                package = access_package_build(request_id=self.request_id)
+            except RequestError as exc:
+                raise StepFailed(exc.message) from None
+        self.done("package", _("Paket data %(id)s dibuat (%(size)s bita).") % {"id": package.pk, "size": package.size},
+                  package=package.pk)
+
+    def step_link(self, request) -> None:
+        package = AccessPackage.objects.get(pk=self.execution.steps["package"]["package"])
+        if package.deleted_at is not None:
+            raise StepFailed(_("Paket data %(id)s sudah dihapus; jalankan ulang setelah paket baru dibuat.") % {
+                "id": package.pk})
+        with transaction.atomic():
+            self._save("link", {"state": DONE, "error": "", "package": package.pk})
+            transition(
+                self.request_id, verb="execution_link", what=_("mengirim tautan paket data"),
+                actor=self.actor, actor_kind=SYSTEM, permission=EXECUTE, allowed_from=[State.PROCESSING],
+                note=_("Tautan unduhan paket data %(id)s dikirim kepada pemohon.") % {"id": package.pk},
+                told=lambda r: link_text(r, package),
+            )
+            link = RequestMessage.objects.filter(request_id=self.request_id).order_by("-pk").first()
+            if link is not None:
+                self._save("link", {"message": link.message_id})
+
     def step_complete(self, request) -> None:
+        if self.execution.request.right in PACKAGE_RIGHTS:
+            package_id = self.execution.steps.get("package", {}).get("package")
+            with transaction.atomic():
+                self._save("complete", {"state": DONE, "error": ""}, state=RequestExecution.State.COMPLETED,
+                           finished_at=timezone.now(), claimed_by="", lease_until=None)
+                # The link's message told her; completion is the transition alone.
+                transition(
+                    self.request_id, verb="completed", what=_("menyelesaikan"), actor=self.actor, actor_kind=SYSTEM,
+                    permission=EXECUTE, allowed_from=[State.PROCESSING], to_state=State.COMPLETED,
+                    note=_("Paket data %(id)s dikirim.") % {"id": package_id},
+                )
+            return
         if self.closure:
             closed = self.execution.steps.get("closure", {}).get("closed", [])
             result = _("Akun usaha Anda ditutup; datanya dihapus setelah masa tenggang (%(dates)s).") % {
@@ -390,6 +465,7 @@ STEP_LABELS = {
     "dry_run": _("uji coba penghapusan"), "closure": _("penutupan akun merchant"),
     "notices": _("pemberitahuan penghapusan"), "summary": _("ringkasan untuk pemohon"),
     "erasure": _("penghapusan"), "complete": _("penyelesaian"),
+    "package": _("pembuatan paket data"), "link": _("tautan unduhan untuk pemohon"),
 }
 
 
@@ -453,6 +529,17 @@ def kept_lines(counts: dict) -> list[str]:
             "from_year": _(" sejak akhir tahun buku") if rule.from_end_of_financial_year else "",
         })
     return lines
+
+
+def link_text(request: DataSubjectRequest, package: AccessPackage) -> str:
+    """What the requester of an access or portability request is told: where to download it."""
+    return _(
+        "Paket data Anda untuk permintaan %(ref)s sudah siap. Unduh di:\n%(url)s\n\nTautan ini berlaku sampai "
+        "%(until)s dan dapat dipakai %(downloads)s kali; setelah itu paketnya dihapus. Jangan bagikan tautan ini."
+    ) % {
+        "ref": request.reference, "url": package_url(package), "until": format_due(package.expires_at),
+        "downloads": AccessPackage.MAX_DOWNLOADS,
+    }
 
 
 def summary_text(request: DataSubjectRequest, execution: RequestExecution) -> str:
