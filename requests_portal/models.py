@@ -544,6 +544,8 @@ class RequestExecution(models.Model):
     class Mode(models.TextChoices):
         ERASURE = "erasure", _("penghapusan subjek data")
         CLOSURE = "closure", _("penutupan akun merchant")
+        ACCESS = "access", _("paket data (akses)")
+        PORTABILITY = "portability", _("paket data (portabilitas)")
 
     class State(models.TextChoices):
         RUNNING = "running", _("berjalan")

@@ -235,8 +235,8 @@ def _begin(request_id: int, *, actor) -> RequestExecution:
         if execution is None:
             if request.state != State.APPROVED:
                 raise TransitionRefused(_("Hanya permintaan yang disetujui dapat dijalankan."))
-            # Access and portability: the mode is the right (RequestExecution.Mode names the two
-            # ways of a deletion).
+            # Access and portability: the mode is the right (RequestExecution.Mode.ACCESS and
+            # PORTABILITY); a deletion is an erasure or, for an active merchant's owner, a closure.
             owned = [] if request.right in PACKAGE_RIGHTS else owned_active_merchants(request.email, request.phone)
             mode = request.right if request.right in PACKAGE_RIGHTS else (
                 RequestExecution.Mode.CLOSURE if owned else RequestExecution.Mode.ERASURE)
