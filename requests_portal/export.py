@@ -23,8 +23,9 @@ Safety design
   machine-readable files alone (the issue: "the machine-readable files alone").
 - The index is written last, from the row counts the data files counted while streaming: no
   second COUNT pass.
-- The ZIP is written to `<name>.part` and renamed when complete: a killed build leaves no file
-  that looks finished (the caller deletes the part on failure).
+- The ZIP is written to `request-<id>.zip.part` and renamed when complete: a killed build leaves no
+  file that looks finished, and the next build of the request removes the part first (a failure
+  that raises removes it at once).
 """
 
 from __future__ import annotations
@@ -367,10 +368,18 @@ def readme_txt(request: DataSubjectRequest, parts: list[Part]) -> Iterator[bytes
 # -- the ZIP ---------------------------------------------------------------------------------
 
 
+def partial_path(request: DataSubjectRequest, folder: Path) -> Path:
+    """Where the request's package is written until it is complete."""
+    return folder / f"request-{request.pk}.zip.part"
+
+
 def write_package(request: DataSubjectRequest, target: Path, *, registry: DataMap = datamap) -> tuple[str, int]:
     """Stream the request's package into `target`; returns its sha256 and size in bytes."""
     portability = request.right == Right.PORTABILITY
-    partial = target.with_name(target.name + ".part")
+    # Named after the request, not the package: a build killed mid-way (kill -9 runs no cleanup)
+    # leaves this file, and the next build of the request (the resumed execution) removes it first.
+    partial = partial_path(request, target.parent)
+    partial.unlink(missing_ok=True)
     digest, size = hashlib.sha256(), 0
     with translation.override(request.language or "id"):
         parts = package_parts(request, registry=registry)

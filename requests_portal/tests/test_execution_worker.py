@@ -131,12 +131,8 @@ def test_a_worker_killed_mid_export_is_resumed_on_another_with_one_package_and_o
     cluster, private, make_request, officer,
 ):
     """The request completes with one package (complete: it opens, its sha256 is the file's) and one
-    link message. A GAP, asserted as it is rather than hidden: the killed build's half-written
-    `<random>.zip.part` (her data, in part) stays in PRIVATE_MEDIA_DIR/access for good. Nothing
-    removes it: `write_package` unlinks it only on an exception (a kill -9 raises none), its name
-    ties it to no request or package row, and the resumed build writes a new random name. The fix
-    belongs in requests_portal/services/export.py (a partial named after the request, removed
-    before a rebuild, or a sweep of stale `.part` files), outside this test's brief."""
+    link message. The killed build leaves its half-written `request-<id>.zip.part` (a kill -9 runs
+    no cleanup); the resumed build removes it before writing, so nothing of hers is left behind."""
     her_sales(SALES)
     request = make_request(step="in_review", by=officer, right="access", email=SITI)
     services.request_approve(request_id=request.pk, actor=officer)
@@ -187,9 +183,10 @@ def test_a_worker_killed_mid_export_is_resumed_on_another_with_one_package_and_o
                timeout=30, what="the link to be sent")
     assert step_events(request) == ["package_built", "execution_package", "execution_link", "completed"]
     assert all(execution.steps[step]["state"] == "done" for step in PACKAGE_STEPS)
-    # What is on disk: the package, and the killed build's half-written `.part` (a gap, see above).
-    assert sorted(packages.iterdir()) == sorted([package_path(package), *orphans])
-    assert package_path(package) not in orphans
+    # What is on disk: the package alone; the killed build's half-written `.part` (named after the
+    # request) was removed by the resumed build before it wrote its own.
+    assert sorted(packages.iterdir()) == [package_path(package)]
+    assert orphans == [packages / f"request-{request.pk}.zip.part"]
 
 
 # -- deletion: killed mid-erasure ----------------------------------------------------------------
