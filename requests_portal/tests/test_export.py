@@ -162,7 +162,9 @@ def test_five_downloads_are_served_and_recorded_the_sixth_refused(client, packag
     assert AccessDownload.objects.filter(package=package, ip="203.0.113.7").count() == 5
     response = client.get(url(package))
     assert response.status_code == 410
-    assert not hasattr(response, "streaming_content") and b"PK" not in response.content
+    # Nothing served: a page, not a ZIP (whose first bytes are PK\x03\x04; "PK" alone may appear in a page).
+    assert not hasattr(response, "streaming_content") and not response.content.startswith(b"PK\x03\x04")
+    assert b"PK\x03\x04" not in response.content
     package.refresh_from_db()
     assert package.downloads == 5
     assert RequestEvent.objects.filter(request=package.request, verb="package_downloaded").count() == 5
