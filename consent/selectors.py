@@ -90,12 +90,14 @@ STATE_FIELDS = (
 )
 
 
-def decide(purpose: Purpose, states: Sequence[tuple]) -> Decision:
+def decide(purpose: Purpose, states: Sequence[tuple], *, restrictions: bool = True) -> Decision:
     """The answer for one purpose from the subject's state rows (tuples of STATE_FIELDS), which
     may come from several identifiers, and from her choices made to JUNOPOS itself (no merchant)
-    as well as to the merchant: the latest choice wins, and a restriction anywhere holds."""
+    as well as to the merchant: the latest choice wins, and a restriction anywhere holds.
+    `restrictions=False`: what her consent or objection alone says (the preference centre shows
+    her own choice beside a restriction she asked for)."""
     basis = purpose.basis
-    if basis != LegalBasis.LEGAL_OBLIGATION:
+    if restrictions and basis != LegalBasis.LEGAL_OBLIGATION:
         latest_restriction = max(
             (s for s in states if s[8] is not None), key=lambda s: (s[8], s[7]), default=None
         )
@@ -114,6 +116,20 @@ def decide(purpose: Purpose, states: Sequence[tuple]) -> Decision:
             return Decision(purpose.key, basis, False, Reason.OBJECTED, event_id, at)
         return Decision(purpose.key, basis, True, Reason.NOT_OBJECTED, event_id, at)
     return Decision(purpose.key, basis, True, Reason.BASIS)
+
+
+def subject_states(*, identifiers: Sequence[str], merchant_id: int | None, purposes: Sequence[Purpose]) -> dict[int, list[tuple]]:
+    """One subject's state rows (tuples of STATE_FIELDS) for these purposes, by purpose id, in one
+    query: those of the merchant and those of JUNOPOS itself, as `decide` weighs them."""
+    found: dict[int, list[tuple]] = {p.pk: [] for p in purposes}
+    rows = (
+        ConsentState.objects.filter(identifier__in=list(identifiers), purpose_id__in=list(found))
+        .filter(_merchant_q({merchant_id})).values_list(*STATE_FIELDS)
+    )
+    for row in rows:
+        if row[1] is None or row[1] == merchant_id:
+            found[row[2]].append(row)
+    return found
 
 
 def _merchant_q(merchant_ids: set[int | None]) -> Q:

@@ -8,7 +8,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from retention.registry import Category
 
 from ..models import Purpose
-from ..selectors import purposes_forget
+from ..services import purpose_update
 from .common import categories_label
 
 
@@ -47,6 +47,4 @@ class PurposeAdmin(SimpleHistoryAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        # Each process keeps the purposes a minute; this one reads the edit at once.
-        purposes_forget()
+        purpose_update(purpose=obj, actor=request.user)

@@ -14,6 +14,7 @@ from junoprivacy.pagination import EstimatedCountPaginator
 from retention.registry import Category
 
 from ..models import Disclosure, Purpose, Recipient
+from ..services import recipient_save
 from .common import SubjectSearchMixin, categories_label, wib
 
 COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -68,6 +69,9 @@ class RecipientAdmin(SimpleHistoryAdmin):
 
     class Media:
         css = {"all": ("admin/consent.css",)}
+
+    def save_model(self, request, obj, form, change):
+        recipient_save(recipient=obj, actor=request.user)
 
     def get_queryset(self, request):
         # A correlated count per recipient on the page (index disclosure_recipient_time), not a

@@ -31,3 +31,7 @@ __all__ += [
 from .notices import erasure_notice_acknowledge, erasure_notice_send, erasure_notices_plan  # noqa: E402
 
 __all__ += ["erasure_notice_acknowledge", "erasure_notice_send", "erasure_notices_plan"]
+
+from .purposes import purpose_update, recipient_save  # noqa: E402  (the registers officers edit)
+
+__all__ += ["purpose_update", "recipient_save"]

@@ -29,15 +29,14 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from consent.exceptions import ConsentError
-from consent.models import Action, Channel, ConsentEvent, ConsentState, LegalBasis, Purpose
-from consent.selectors import STATE_FIELDS, Decision, decide, purposes_by_key
+from consent.models import Action, Channel, ConsentEvent, LegalBasis, Purpose
+from consent.selectors import Decision, decide, purposes_by_key, subject_states
 from consent.services import SubjectRef, consent_record
 from merchants.identifiers import normalize_email, normalize_phone
 from messaging.models import OutboundMessage
@@ -189,16 +188,12 @@ class PurposeChoice:
 def preference_choices(subject: SubjectRef) -> list[PurposeChoice]:
     """Each purpose, in the policy's order, with the subject's state: one query for all ten."""
     purposes = list(purposes_by_key().values())
-    rows = list(
-        ConsentState.objects.filter(identifier__in=subject.identifiers, purpose_id__in=[p.pk for p in purposes])
-        .filter(Q(merchant__isnull=True) | Q(merchant_id=subject.merchant_id)).values_list(*STATE_FIELDS)
-    )
+    by_purpose = subject_states(identifiers=subject.identifiers, merchant_id=subject.merchant_id, purposes=purposes)
     choices = []
     for purpose in purposes:
-        states = [r for r in rows if r[2] == purpose.pk and (r[1] is None or r[1] == subject.merchant_id)]
+        states = by_purpose[purpose.pk]
         decision = decide(purpose, states)
-        unrestricted = decide(purpose, [r[:6] + (False, None, None) for r in states])
-        allowed = unrestricted.allowed
+        allowed = decide(purpose, states, restrictions=False).allowed
         switchable = purpose.basis in SWITCHABLE
         choices.append(PurposeChoice(purpose=purpose, decision=decision, allowed=allowed, switchable=switchable))
     return choices
