@@ -28,6 +28,10 @@ SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-embedded-default-cha
 # Key for keyed hashes (HMAC-SHA256) of identifiers in tombstones and the consent ledger.
 # Kept apart from SECRET_KEY so rotating sessions never breaks a pseudonym.
 PSEUDONYM_KEY = env.str("PSEUDONYM_KEY", default="embedded-default-pseudonym-key")
+# Keys that seal (encrypt) an unfinished subject erasure's identifiers so that a killed worker's
+# erasure can be resumed (retention/seal.py): the first seals, all open. Empty: derived from
+# SECRET_KEY and SECRET_KEY_FALLBACKS.
+ERASURE_SEAL_KEYS = env.list("ERASURE_SEAL_KEYS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # A refused form says what to do, in the language of its page, in the portal's look.

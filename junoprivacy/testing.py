@@ -9,6 +9,7 @@ seeded; `reseed_migrated_data()` puts it back with the migrations' own functions
 
 from __future__ import annotations
 
+import functools
 import importlib
 import itertools
 import os
@@ -23,43 +24,71 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parents[1]
 # Redis databases 1..15, one per test in turn; the rest of the suite uses database 0.
 REDIS_DBS = itertools.cycle(range(1, 16))
-# Data migrations whose rows the flush of a transactional test removes: (module, function).
+# Data migrations whose rows the flush of a transactional test removes (rules, schedules, the
+# officers' groups and every grant, purposes, the first policy): (app, migration, function). Run
+# again in the order `migrate` ran them, on the current models (a historical model would leave
+# out a NOT NULL column added since). Every RunPython of the project is here or in NOT_SEEDS (a
+# test checks).
 SEEDING_MIGRATIONS = [
-    ("retention.migrations.0002_seed_retention_rules", "seed"),
-    ("retention.migrations.0004_seed_hold_rule_and_warnings", "seed"),
-    ("retention.migrations.0006_daily_purge_schedule", "create"),
-    ("retention.migrations.0009_message_proof_rule_and_named_tasks", "seed"),
-    ("requests_portal.migrations.0005_seed_deadlines_rules_grants_schedules", "seed"),
-    ("junoprivacy.testing", "_reseed_consent"),
+    ("retention", "0002_seed_retention_rules", "seed"),
+    ("retention", "0004_seed_hold_rule_and_warnings", "seed"),
+    ("retention", "0006_daily_purge_schedule", "create"),
+    ("retention", "0009_message_proof_rule_and_named_tasks", "seed"),
+    ("requests_portal", "0001_groups", "create_groups"),
+    ("requests_portal", "0002_retention_work_permissions", "grant"),
+    ("requests_portal", "0003_retention_named_permissions", "grant"),
+    ("requests_portal", "0005_seed_deadlines_rules_grants_schedules", "seed"),
+    ("requests_portal", "0009_status_callbacks", "seed"),
+    ("requests_portal", "0010_correction_items", "grant_view"),
+    ("requests_portal", "0011_execution", "grant_view"),
+    ("requests_portal", "0012_access_packages", "grant_view"),
+    ("requests_portal", "0013_execution_schedules", "seed"),
+    ("consent", "0003_seed_purposes_policy_schedules", "forwards"),
+    ("consent", "0005_erasure_notices", "grant"),
 ]
+# RunPython operations that seed nothing a flush removes.
+NOT_SEEDS = {
+    ("consent", "0002_ledger_append_only", "forwards"): "creates the ledger's triggers (schema, kept by a flush)",
+    ("retention", "0008_claims_on_runs_purge_warnings", "carry_over"): "moves old rows into new columns",
+}
 
 
-def _reseed_consent(apps, schema_editor) -> None:
-    """Consent's purposes, first policy version and grants (its migration wants a schema editor and
-    borrows the app config's models_module, which is put back here); purposes are cached per process."""
-    from types import SimpleNamespace
+@functools.cache
+def _seeders() -> list:
+    """The seeding functions, in the order of the migration plan."""
+    from django.db.migrations.loader import MigrationLoader
 
-    from django.db import connection
-
-    from consent.selectors import purposes_forget
-
-    config = apps.get_app_config("consent")
-    models_module = config.models_module
-    try:
-        importlib.import_module("consent.migrations.0003_seed_purposes_policy_schedules").forwards(
-            apps, SimpleNamespace(connection=connection)
-        )
-    finally:
-        config.models_module = models_module
-    purposes_forget()
+    graph = MigrationLoader(None, ignore_no_migrations=True).graph
+    plan: list = []
+    for leaf in sorted(graph.leaf_nodes()):
+        plan += [node for node in graph.forwards_plan(leaf) if node not in plan]
+    return [
+        getattr(importlib.import_module(f"{app_label}.migrations.{name}"), function)
+        for app_label, name, function in sorted(SEEDING_MIGRATIONS, key=lambda s: plan.index(s[:2]))
+    ]
 
 
 def reseed_migrated_data() -> None:
-    """Idempotent (update_or_create): on an intact database they rewrite the same values."""
-    from django.apps import apps
+    """Put back what the data migrations seeded. Idempotent: on an intact database each rewrites
+    the same rows (update_or_create, get_or_create; a group's permissions set, then added to)."""
+    from types import SimpleNamespace
 
-    for module, function in SEEDING_MIGRATIONS:
-        getattr(importlib.import_module(module), function)(apps, None)
+    from django.apps import apps
+    from django.db import connection, transaction
+
+    from consent.selectors import purposes_forget
+
+    schema_editor = SimpleNamespace(connection=connection)  # the seeders read its alias only
+    # Those that create permissions borrow each app config's models_module: put back after.
+    saved = {config.label: config.models_module for config in apps.get_app_configs()}
+    try:
+        with transaction.atomic():
+            for function in _seeders():
+                function(apps, schema_editor)
+    finally:
+        for config in apps.get_app_configs():
+            config.models_module = saved[config.label]
+    purposes_forget()  # purposes are cached per process
 
 
 def wait_until(predicate, *, timeout: float, what: str, every: float = 0.05):

@@ -546,6 +546,7 @@ class RequestExecution(models.Model):
         CLOSURE = "closure", _("penutupan akun merchant")
         ACCESS = "access", _("paket data (akses)")
         PORTABILITY = "portability", _("paket data (portabilitas)")
+        CONSENT = "consent", _("catatan di buku persetujuan (penarikan, pembatasan, keberatan)")
 
     class State(models.TextChoices):
         RUNNING = "running", _("berjalan")

@@ -16,7 +16,11 @@ datamap.exempt_model(PurgeSchedule, reason="Jadwal penghapusan per merchant; tan
 datamap.exempt_model(
     PurgeWarning, reason="Peringatan: hari dan waktu; alamat dan isinya ada di pesan keluar (messaging)."
 )
-datamap.exempt_model(ErasureRun, reason="Bukti penghapusan: jumlah per tabel dan hash berkunci, tanpa isi.")
+datamap.exempt_model(
+    ErasureRun,
+    reason="Bukti penghapusan: jumlah per tabel dan hash berkunci, tanpa isi. Pengenal penghapusan subjek yang "
+    "belum selesai hanya tersegel (terenkripsi) dan dikosongkan saat selesai.",
+)
 
 datamap.register(
     LegalHold,

@@ -257,6 +257,9 @@ class ErasureRun(models.Model):
     )
     merchant_ref = models.BigIntegerField(_("id merchant"), null=True, blank=True, db_index=True)
     subject_hashes = models.JSONField(_("pseudonim pengenal"), default=dict, blank=True)
+    # An open subject erasure's identifiers, encrypted (retention/seal.py): what lets the plan
+    # resume it after a killed worker. Emptied when the run completes.
+    sealed_scope = models.TextField(_("cakupan tersegel"), blank=True, editable=False)
     rule = models.ForeignKey(RetentionRule, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     dry_run = models.BooleanField(_("uji coba"), default=False)
     state = models.CharField(_("status"), max_length=16, choices=State.choices, default=State.PENDING)

@@ -15,6 +15,7 @@ from .models import PurgeSchedule
 from .services.expiry import RECORDS_EXPIRE_TASK
 from .services.plan import EXPIRE_TASK
 from .services.purge import PURGE_TASK
+from .services.subject import SUBJECT_TASK
 from .services.tombstone import TOMBSTONE_TASK
 
 logger = logging.getLogger(__name__)
@@ -73,3 +74,13 @@ def tombstone_expire(merchant_id: int) -> int | None:
     if run is not None and run.state == run.State.RUNNING:  # its time budget ran out: queued again
         tombstone_expire.delay(merchant_id)
     return run.pk if run is not None else None
+
+
+@shared_task(name=SUBJECT_TASK, acks_late=True, **RETRY)
+def subject_erasure_resume(run_id: int) -> dict | None:
+    """A subject erasure whose worker died (or a retried one): opened from its seal, run to its end."""
+    run = services.subject_erasure_continue(run_id=run_id)
+    if run is None:
+        logger.info("subject erasure %s not taken: another worker has it, or it is over", run_id)
+        return None
+    return {"run": run.pk, "state": run.state, "rows": run.rows_done}

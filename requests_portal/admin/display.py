@@ -34,6 +34,23 @@ VERBS = {
     "processing": gettext_lazy("pelaksanaan dimulai"),
     "completed": gettext_lazy("selesai"),
     "expired": gettext_lazy("kedaluwarsa"),
+    "edited": gettext_lazy("diubah oleh petugas"),
+    "attachment_read": gettext_lazy("lampiran dibuka"),
+    "correction_proposed": gettext_lazy("perbaikan diusulkan"),
+    "correction_accepted": gettext_lazy("butir perbaikan diterima"),
+    "correction_rejected": gettext_lazy("butir perbaikan ditolak"),
+    # The execution's steps (requests_portal.services.execution), one event each.
+    "execution_dry_run": gettext_lazy("uji coba penghapusan"),
+    "execution_closure": gettext_lazy("akun merchant ditutup"),
+    "execution_notices": gettext_lazy("pemberitahuan penghapusan direncanakan"),
+    "execution_summary": gettext_lazy("ringkasan untuk pemohon"),
+    "execution_erasure": gettext_lazy("data dihapus"),
+    "execution_link": gettext_lazy("tautan unduhan dikirim"),
+    "execution_package": gettext_lazy("paket data dibuat"),
+    "execution_skipped": gettext_lazy("langkah dilewati"),
+    "execution_failed": gettext_lazy("langkah pelaksanaan gagal"),
+    "package_built": gettext_lazy("paket data dibuat"),
+    "package_downloaded": gettext_lazy("paket data diunduh"),
 }
 
 ACTOR_KINDS = {"requester": gettext_lazy("pemohon"), "system": gettext_lazy("sistem")}

@@ -49,6 +49,7 @@ from ..models import (
     RequestMessage, Right, State, StatusCallback,
 )
 from ..services.correction import APPLICABLE, DECIDABLE, PROPOSABLE
+from ..services.execution import EXECUTABLE_RIGHTS
 from ..selectors import (
     available_actions, due_today_q, late_q, officers, request_duplicates, request_queue, request_search_q, request_timeline,
 )
@@ -520,9 +521,9 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
 
     @staticmethod
     def _execution_step(obj):
-        """'execute' for an approved deletion, access or portability request not yet run, 'resume' for a
-        failed one, else None."""
-        if obj.right not in (Right.DELETION, Right.ACCESS, Right.PORTABILITY):
+        """'execute' for an approved request of a right carried out in steps (all but correction, which
+        has its own section) not yet run, 'resume' for a failed one, else None."""
+        if obj.right not in EXECUTABLE_RIGHTS:
             return None
         execution = RequestExecution.objects.filter(request=obj).only("state").first()
         if execution is None:

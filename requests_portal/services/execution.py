@@ -1,5 +1,5 @@
-"""The execution of an approved request (deletion, access, portability), in steps, resumable from
-the step that failed.
+"""The execution of an approved request (deletion, access, portability, withdrawal, restriction,
+objection), in steps, resumable from the step that failed.
 
 Safety design
 - One `RequestExecution` row per request records each step's outcome (done, skipped, failed with
@@ -21,16 +21,23 @@ Safety design
   erasure goes on (her right to erasure does not depend on her mailbox).
 - Completion after an erasure tells her nothing more (her address is a keyed hash by then, and
   the summary already said what was done): it is the `completed` transition without a message.
-- Resuming the erasure step reads her identifiers from the request. If an earlier attempt
-  already erased the request (they are keyed hashes), the completed erasure run with those
-  hashes is taken as the step's outcome; if that run did not complete, a person must run the
-  subject erasure again from the retention admin with her address (the run keeps hashes only).
+- The erasure step records its run's id in the same transaction that starts the run (her
+  identifiers sealed on it: retention.services.subject), then runs it. Resumed, it goes on with
+  that run, never reading her address from the request again (the run itself erases it): a
+  completed run is the step's outcome; an open one is continued (or, if the retention sweep's
+  worker has it, waited for: the execution is let go with a short lease and the sweep brings it
+  back); a failed or stopped one is restarted as a new run from its seal (holds checked again).
 - Access and portability have their own steps (PACKAGE_STEPS): (1) the package is built
   (outside a transaction: it may take minutes); a package of the request still on disk is taken
   as the step's outcome, so a crash between the build and its record builds nothing twice;
   (2) the requester is told the signed download link (7 days, 5 downloads) in her language, a
   message through the outbox like every answer, recorded with the message's id so that a resume
   does not tell her twice; (3) completion, without a second message.
+- Withdrawal, restriction and objection have one step (CONSENT_STEPS): the ledger events (one
+  per purpose the request names, with its reference: workflow._record_in_ledger), the step's
+  record and the completion, with the message telling her what was recorded and what it means,
+  all in one transaction: recorded and told together, or neither (a purpose the right cannot
+  name fails the step, named, and nothing is written).
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from consent.exceptions import ConsentError
@@ -53,24 +60,27 @@ from messaging.services import message_send
 from retention.engine import ANONYMISED, DELETED, total_rows
 from retention.exceptions import RetentionError
 from retention.models import ChurnEvent, ErasureRun, RetentionRule
-from retention.pseudonyms import is_pseudonym
 from retention.registry import Category, datamap
 from retention.services.churn import merchant_churn
 from retention.services.runs import describe
-from retention.services.subject import subject_erase
+from retention.services.subject import (
+    subject_erase, subject_erasure_continue, subject_erasure_restart, subject_erasure_start,
+)
 
 from ..exceptions import RequestError, TransitionRefused
 from ..formatting import format_due
 from ..models import AccessPackage, DataSubjectRequest, RequestExecution, RequestMessage, Right, State
 from .common import EXECUTE, SYSTEM, lock, require_actor, transition
 from .export import access_package_build, package_url
-from .workflow import request_complete, request_start
+from .workflow import LEDGER_RIGHTS, request_complete, request_start
 
 TASK = "requests_portal.request_execute"
 STEPS = ("dry_run", "closure", "notices", "summary", "erasure", "complete")
 PACKAGE_STEPS = ("package", "link", "complete")
+CONSENT_STEPS = ("ledger",)
 PACKAGE_RIGHTS = (Right.ACCESS, Right.PORTABILITY)
-EXECUTABLE_RIGHTS = (Right.DELETION, *PACKAGE_RIGHTS)
+CONSENT_RIGHTS = tuple(LEDGER_RIGHTS)
+EXECUTABLE_RIGHTS = (Right.DELETION, *PACKAGE_RIGHTS, *CONSENT_RIGHTS)
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
 # How long a worker holds an execution before another may take it over.
 LEASE = timedelta(minutes=30)
@@ -78,8 +88,16 @@ SUMMARY_KIND = "erasure_summary"
 SETTLED = (OutboundMessage.State.SENT, OutboundMessage.State.REFUSED, OutboundMessage.State.FAILED)
 
 
+# How soon an execution waiting for another worker's erasure run is looked at again.
+WAIT = timedelta(minutes=1)
+
+
 class StepFailed(Exception):
     """A step cannot go on; its message names why, for the officer who resumes it."""
+
+
+class StepWaiting(Exception):
+    """A step's work is in another worker's hands: let the execution go and come back later."""
 
 
 # -- what officers see before they run it ---------------------------------------------------
@@ -106,12 +124,11 @@ def execution_preview(*, request_id: int, actor) -> list[str]:
     execution = RequestExecution.objects.filter(request=request).first()
     if request.right in PACKAGE_RIGHTS:
         return package_preview(request, execution)
+    if request.right in CONSENT_RIGHTS:
+        return failed_lines(execution) + [ledger_result(request)]
     lines = []
     if execution is not None:
-        if execution.state == RequestExecution.State.FAILED:
-            lines.append(_("Langkah yang gagal: %(step)s (%(error)s).") % {
-                "step": step_label(execution.step), "error": execution.error,
-            })
+        lines += failed_lines(execution)
         counts = execution.steps.get("dry_run", {}).get("counts")
         kept = execution.steps.get("dry_run", {}).get("kept", "")
     else:
@@ -129,12 +146,14 @@ def execution_preview(*, request_id: int, actor) -> list[str]:
     return lines
 
 
+def failed_lines(execution: RequestExecution | None) -> list[str]:
+    if execution is None or execution.state != RequestExecution.State.FAILED:
+        return []
+    return [_("Langkah yang gagal: %(step)s (%(error)s).") % {"step": step_label(execution.step), "error": execution.error}]
+
+
 def package_preview(request: DataSubjectRequest, execution: RequestExecution | None) -> list[str]:
-    lines = []
-    if execution is not None and execution.state == RequestExecution.State.FAILED:
-        lines.append(_("Langkah yang gagal: %(step)s (%(error)s).") % {
-            "step": step_label(execution.step), "error": execution.error,
-        })
+    lines = failed_lines(execution)
     lines.append(_(
         "Paket data dibuat dari peta data untuk identitas terverifikasi, lalu tautan unduhannya (berlaku %(days)s "
         "hari, %(downloads)s kali unduh) dikirim kepada pemohon, dan permintaan diselesaikan."
@@ -195,12 +214,14 @@ def request_execute(*, request_id: int, actor=None) -> RequestExecution | None:
         return None
     execution.refresh_from_db()
     runner = _Runner(execution, token=token, actor=actor)
-    packaging = execution.request.right in PACKAGE_RIGHTS
-    for step in PACKAGE_STEPS if packaging else STEPS:
+    for step in steps_of(execution):
         if execution.steps.get(step, {}).get("state") in (DONE, SKIPPED):
             continue
         try:
             runner.run(step)
+        except StepWaiting:
+            runner.wait()
+            break
         except Exception as exc:  # recorded for a person to see and resume; never half-hidden
             error = exc.args[0] if isinstance(exc, StepFailed) else _error_text(exc)
             runner.failed(step, str(error))
@@ -221,10 +242,18 @@ def request_executions_resume_stalled(*, now=None) -> list[int]:
     return ids
 
 
+def steps_of(execution: RequestExecution) -> tuple[str, ...]:
+    if execution.mode in (RequestExecution.Mode.ACCESS, RequestExecution.Mode.PORTABILITY):
+        return PACKAGE_STEPS
+    if execution.mode == RequestExecution.Mode.CONSENT:
+        return CONSENT_STEPS
+    return STEPS
+
+
 def _require_executable(request: DataSubjectRequest) -> None:
     if request.right not in EXECUTABLE_RIGHTS:
-        raise TransitionRefused(_("Pelaksanaan bertahap ini hanya untuk permintaan penghapusan, akses atau "
-                                  "portabilitas."))
+        raise TransitionRefused(_("Permintaan perbaikan dilaksanakan butir demi butir di halaman permintaannya, "
+                                  "bukan dengan pelaksanaan bertahap."))
 
 
 def _begin(request_id: int, *, actor) -> RequestExecution:
@@ -236,10 +265,15 @@ def _begin(request_id: int, *, actor) -> RequestExecution:
             if request.state != State.APPROVED:
                 raise TransitionRefused(_("Hanya permintaan yang disetujui dapat dijalankan."))
             # Access and portability: the mode is the right (RequestExecution.Mode.ACCESS and
-            # PORTABILITY); a deletion is an erasure or, for an active merchant's owner, a closure.
-            owned = [] if request.right in PACKAGE_RIGHTS else owned_active_merchants(request.email, request.phone)
-            mode = request.right if request.right in PACKAGE_RIGHTS else (
-                RequestExecution.Mode.CLOSURE if owned else RequestExecution.Mode.ERASURE)
+            # PORTABILITY); withdrawal, restriction and objection are consent ledger entries; a
+            # deletion is an erasure or, for an active merchant's owner, a closure.
+            owned = [] if request.right != Right.DELETION else owned_active_merchants(request.email, request.phone)
+            if request.right in PACKAGE_RIGHTS:
+                mode = request.right
+            elif request.right in CONSENT_RIGHTS:
+                mode = RequestExecution.Mode.CONSENT
+            else:
+                mode = RequestExecution.Mode.CLOSURE if owned else RequestExecution.Mode.ERASURE
             execution = RequestExecution.objects.create(
                 request=request, requested_by=actor,
                 mode=mode,
@@ -291,6 +325,12 @@ class _Runner:
         with transaction.atomic():
             self._save(step, {"state": SKIPPED, "error": ""})
             self._event(step, note, verb="execution_skipped")
+
+    def wait(self) -> None:
+        """Give the execution back, still running, for the sweep to take up after WAIT."""
+        RequestExecution.objects.filter(pk=self.execution.pk, claimed_by=self.token).update(
+            claimed_by="", lease_until=timezone.now() + WAIT,
+        )
 
     def failed(self, step: str, error: str) -> None:
         try:
@@ -369,29 +409,43 @@ class _Runner:
         if self.closure:
             self.skipped("erasure", _("Akun merchant ditutup: data dihapus setelah masa tenggang."))
             return
-        email, phone = request.email or None, request.phone or None
-        if any(is_pseudonym(v) for v in (email, phone) if v):
-            run = self._earlier_run(email, phone)
-            if run is None:
-                raise StepFailed(_(
-                    "Alamat pemohon sudah dihapus oleh percobaan sebelumnya yang tidak selesai: jalankan ulang "
-                    "penghapusan subjek dari admin retensi dengan alamatnya."
-                ))
-        else:
-            run = subject_erase(email=email, phone=phone, actor=self.actor)
+        run_id = self.execution.steps.get("erasure", {}).get("run")
+        try:
+            if run_id is None:
+                # The run and its id here in one transaction: a resume always knows her run.
+                with transaction.atomic():
+                    run = subject_erasure_start(email=request.email or None, phone=request.phone or None,
+                                                actor=self.actor)
+                    self._save("erasure", {"run": run.pk})
+            else:
+                run = ErasureRun.objects.get(pk=run_id)
+                if run.state in (ErasureRun.State.FAILED, ErasureRun.State.STOPPED):
+                    with transaction.atomic():
+                        run = subject_erasure_restart(run_id=run.pk, actor=self.actor)
+                        self._save("erasure", {"run": run.pk})
+        except RetentionError as exc:
+            raise StepFailed(exc.message) from None
+        if run.state != ErasureRun.State.COMPLETED:
+            subject_erasure_continue(run_id=run.pk)  # None: another worker holds it
+            run.refresh_from_db()
+        if run.state in (ErasureRun.State.PENDING, ErasureRun.State.RUNNING):
+            raise StepWaiting
         if run.state != ErasureRun.State.COMPLETED:
             raise StepFailed(run.stop_reason or run.error or run.get_state_display())
         self.done("erasure", counts_note(run.counts, run.stop_reason), run=run.pk, counts=run.counts, kept=run.stop_reason)
 
-    @staticmethod
-    def _earlier_run(email, phone) -> ErasureRun | None:
-        runs = ErasureRun.objects.filter(kind=ErasureRun.Kind.SUBJECT_ERASURE, dry_run=False,
-                                         state=ErasureRun.State.COMPLETED)
-        if email:
-            runs = runs.filter(subject_hashes__email=email)
-        if phone:
-            runs = runs.filter(subject_hashes__phone=phone)
-        return runs.order_by("-pk").first()
+    # -- withdrawal, restriction, objection --
+
+    def step_ledger(self, request) -> None:
+        purposes = list(request.purposes.order_by("number").values_list("key", flat=True))
+        with transaction.atomic():
+            self._save("ledger", {"state": DONE, "error": "", "purposes": purposes},
+                       state=RequestExecution.State.COMPLETED, finished_at=timezone.now(), claimed_by="",
+                       lease_until=None)
+            try:
+                request_complete(request_id=self.request_id, actor=self.actor, result=ledger_result)
+            except RequestError as exc:
+                raise StepFailed(exc.message) from None
 
     # -- access and portability --
 
@@ -466,6 +520,7 @@ STEP_LABELS = {
     "notices": _("pemberitahuan penghapusan"), "summary": _("ringkasan untuk pemohon"),
     "erasure": _("penghapusan"), "complete": _("penyelesaian"),
     "package": _("pembuatan paket data"), "link": _("tautan unduhan untuk pemohon"),
+    "ledger": _("pencatatan di buku persetujuan"),
 }
 
 
@@ -569,3 +624,23 @@ def summary_text(request: DataSubjectRequest, execution: RequestExecution) -> st
     if notices:
         parts.append(_("Kami juga memberi tahu %(n)s penerima data Anda tentang penghapusan ini.") % {"n": len(notices)})
     return "\n".join(parts)
+
+
+def ledger_result(request: DataSubjectRequest) -> str:
+    """What a withdrawal, restriction or objection does, for her and for the officer: the purposes
+    it names (in the active language) and what each now means for her data."""
+    language = translation.get_language() or "id"
+    names = [p.name(language) for p in request.purposes.order_by("number")]
+    intro = {
+        Right.WITHDRAWAL: _("Persetujuan atau kesediaan Anda untuk tujuan berikut dicatat sebagai ditarik. Data Anda "
+                            "tidak lagi diproses untuk tujuan ini, dan JUNOPOS memeriksa catatan ini sebelum "
+                            "memprosesnya:"),
+        Right.OBJECTION: _("Keberatan Anda terhadap pemrosesan untuk tujuan berikut dicatat. Pemrosesan berdasarkan "
+                           "kepentingan yang sah untuk tujuan ini dihentikan:"),
+        Right.RESTRICTION: _("Pemrosesan data Anda untuk tujuan berikut dibatasi: data Anda tetap disimpan, tetapi "
+                             "tidak digunakan untuk tujuan ini sampai pembatasan dicabut (kecuali yang diwajibkan "
+                             "oleh peraturan):"),
+    }[request.right]
+    if not names:
+        return intro + "\n- " + _("(tidak ada tujuan yang disebut)")
+    return intro + "\n" + "\n".join(f"- {name}" for name in names)

@@ -8,6 +8,8 @@ approves (`request_approve`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.utils.translation import gettext as _
 
 from consent.exceptions import ConsentError
@@ -257,11 +259,17 @@ def request_start(*, request_id: int, actor=None) -> DataSubjectRequest:
     return request
 
 
-def request_complete(*, request_id: int, actor=None, result: str) -> DataSubjectRequest:
-    """Execution is done: the requester is told the result."""
+def request_complete(
+    *, request_id: int, actor=None, result: str | Callable[[DataSubjectRequest], str],
+) -> DataSubjectRequest:
+    """Execution is done: the requester is told the result.
+
+    `result` is a text, or a function of the request that writes it: called once in the
+    requester's language for her message, once in the actor's for the event's note."""
 
     def told(request):
-        return _("Permintaan %(ref)s telah selesai dilaksanakan.") % {"ref": request.reference} + "\n\n" + result
+        text = result(request) if callable(result) else result
+        return _("Permintaan %(ref)s telah selesai dilaksanakan.") % {"ref": request.reference} + "\n\n" + text
 
     def change(request, now):
         if request.right in LEDGER_RIGHTS:
@@ -269,7 +277,8 @@ def request_complete(*, request_id: int, actor=None, result: str) -> DataSubject
 
     request, _event = transition(
         request_id, verb="completed", what=_("menyelesaikan"), actor=actor, actor_kind=SYSTEM, permission=EXECUTE,
-        allowed_from=[State.PROCESSING], to_state=State.COMPLETED, note=result, told=told, change=change,
+        allowed_from=[State.PROCESSING], to_state=State.COMPLETED, told=told, change=change,
+        note=result(DataSubjectRequest.objects.get(pk=request_id)) if callable(result) else result,
     )
     return request
 

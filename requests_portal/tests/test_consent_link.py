@@ -146,3 +146,77 @@ def test_the_public_form_saves_the_purposes_on_the_request(client):
     request = DataSubjectRequest.objects.get()
     assert set(request.purposes.all()) == {marketing, research}
     cache.clear()
+
+
+# -- carried out from the admin by the execution task (one step: ledger, record and completion) --
+
+
+def _approved(make_request, officer, dpo, *, right, purposes, **more):
+    request = make_request(
+        step="in_review", by=officer, right=right, purposes=[purpose_get(k) for k in purposes], **more
+    )
+    if right == "restriction":
+        services.request_propose(request_id=request.pk, actor=officer)
+        services.request_approve(request_id=request.pk, actor=dpo)
+    else:
+        services.request_approve(request_id=request.pk, actor=officer)
+    request.refresh_from_db()
+    assert request.state == State.APPROVED
+    return request
+
+
+def test_an_approved_withdrawal_is_carried_out_from_the_admin_and_she_is_told_in_her_language(
+    make_request, officer, dpo, client, django_capture_on_commit_callbacks,
+):
+    from django.core import mail
+    from django.urls import reverse
+
+    from requests_portal.models import RequestExecution
+
+    record(email=EMAIL, purpose="marketing", action="given")
+    request = _approved(make_request, officer, dpo, right="withdrawal", purposes=["research", "marketing"],
+                        language="en")
+    client.force_login(officer)
+    page = client.get(reverse("admin:requests_portal_datasubjectrequest_change", args=[request.pk]))
+    execute_url = reverse("admin:requests_portal_datasubjectrequest_execute", args=[request.pk])
+    assert execute_url in page.content.decode()  # the button
+    preview = client.get(execute_url).content.decode()
+    assert purpose_get("marketing").name_id in preview  # what will be recorded, in the officer's language
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(execute_url, {"confirm": "on"}).status_code == 302
+
+    execution = RequestExecution.objects.get(request=request)
+    assert (execution.mode, execution.state) == ("consent", "completed")
+    assert execution.steps["ledger"]["purposes"] == ["research", "marketing"]
+    request.refresh_from_db()
+    assert request.state == State.COMPLETED
+    assert _check("marketing").reason == Reason.CONSENT_WITHDRAWN
+    events = ConsentEvent.objects.filter(reference=request.reference).order_by("purpose__number")
+    assert [(e.purpose.key, e.action) for e in events] == [("research", "withdrawn"), ("marketing", "withdrawn")]
+    [told] = [m for m in mail.outbox if request.reference in m.body]
+    assert purpose_get("marketing").name_en in told.body and "withdrawn" in told.body.casefold()
+    assert purpose_get("marketing").name_id not in told.body
+    verbs = list(request.events.order_by("seq").values_list("verb", flat=True))
+    assert verbs[-2:] == ["processing", "completed"] or verbs[-1] == "completed"
+
+
+def test_a_restriction_carried_out_by_the_task_is_honoured_by_the_check(make_request, officer, dpo):
+    shop = MerchantFactory()
+    request = _approved(make_request, officer, dpo, right="restriction", purposes=["research"], merchant_id=shop.pk)
+    execution = services.request_execute(request_id=request.pk, actor=officer)
+    assert execution.state == "completed", execution.error
+    decision = _check("research", merchant_id=shop.pk)
+    assert (decision.allowed, decision.reason) == (False, Reason.RESTRICTED)
+    assert _check("product-features", merchant_id=shop.pk).allowed
+
+
+def test_a_purpose_the_right_cannot_name_fails_the_step_named_and_records_nothing(make_request, officer, dpo):
+    request = _approved(make_request, officer, dpo, right="objection", purposes=["marketing"])  # a consent purpose
+    execution = services.request_execute(request_id=request.pk, actor=officer)
+    assert execution.state == "failed" and execution.step == "ledger"
+    assert purpose_get("marketing").name_id in execution.error
+    assert not ConsentEvent.objects.exists()
+    request.refresh_from_db()
+    assert request.state == State.PROCESSING
+    assert request.events.filter(verb="execution_failed").count() == 1

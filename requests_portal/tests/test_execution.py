@@ -148,6 +148,84 @@ def test_a_failed_step_is_named_and_resumed_without_redoing_done_steps(
         services.request_execution_resume(request_id=request.pk, actor=executor)
 
 
+def test_an_erasure_run_held_by_another_worker_is_waited_for_not_failed(
+    make_request, officer, dpo, executor, buyer, monkeypatch,
+):
+    """The retention sweep's worker may be finishing her run when the execution comes back to
+    it: the execution lets go (still running, a short lease) and completes on its next turn."""
+    from django.utils import timezone
+
+    from retention.services.runs import RunClaim
+
+    shop, person = buyer
+    request = approved_deletion(make_request, officer, dpo, email=person.email, phone=person.phone)
+    real = execution_module.subject_erasure_continue
+    monkeypatch.setattr(execution_module, "subject_erasure_continue", lambda **kw: None)
+    taken = {}
+
+    def start_then_taken(**kwargs):  # the run is started, and another worker takes it at once
+        run = real_start(**kwargs)
+        taken["claim"] = RunClaim.take(run.pk)
+        return run
+
+    real_start = execution_module.subject_erasure_start
+    monkeypatch.setattr(execution_module, "subject_erasure_start", start_then_taken)
+
+    execution = services.request_execute(request_id=request.pk, actor=executor)
+
+    assert execution.state == RequestExecution.State.RUNNING and execution.claimed_by == ""
+    assert execution.lease_until > timezone.now() and "state" not in execution.steps["erasure"]
+    assert "execution_failed" not in verbs(request)
+    assert services.request_executions_resume_stalled() == []  # not before its short lease ends
+
+    # The other worker finishes; the execution's next turn takes the completed run as the outcome.
+    monkeypatch.setattr(execution_module, "subject_erasure_continue", real)
+    run = ErasureRun.objects.get(pk=execution.steps["erasure"]["run"])
+    ErasureRun.objects.filter(pk=run.pk).update(lease_until=timezone.now())
+    assert real(run_id=run.pk).state == ErasureRun.State.COMPLETED
+    execution = services.request_execute(request_id=request.pk)
+    assert execution.state == RequestExecution.State.COMPLETED, execution.error
+    assert execution.steps["erasure"]["run"] == run.pk and execution.steps["erasure"]["state"] == "done"
+    assert subject_records(email=person.email, phone=person.phone).total == 0
+
+
+def test_a_failed_erasure_run_is_restarted_from_its_seal_when_the_execution_is_resumed(
+    make_request, officer, dpo, executor, buyer, monkeypatch,
+):
+    """The erasure fails at its end (a database error, say), after her request was hashed: the
+    officer's resume starts a new run from the failed one's sealed identifiers, not from the
+    request (which no longer names her)."""
+    from retention import engine
+    from retention.pseudonyms import is_pseudonym
+
+    shop, person = buyer
+    request = approved_deletion(make_request, officer, dpo, email=person.email, phone=person.phone)
+    real_run = engine.Erasure.run
+
+    def fails_after_hashing_her_request(self):
+        real_run(self)
+        raise RuntimeError("koneksi basis data terputus")
+
+    monkeypatch.setattr(engine.Erasure, "run", fails_after_hashing_her_request)
+    execution = services.request_execute(request_id=request.pk, actor=executor)
+    assert execution.state == RequestExecution.State.FAILED and execution.step == "erasure"
+    assert "koneksi basis data terputus" in execution.error
+    request.refresh_from_db()
+    assert is_pseudonym(request.email)  # nothing in the request names her now
+    failed = ErasureRun.objects.get(pk=execution.steps["erasure"]["run"])
+    assert failed.state == ErasureRun.State.FAILED and failed.sealed_scope
+
+    monkeypatch.setattr(engine.Erasure, "run", real_run)
+    execution = services.request_execution_resume(request_id=request.pk, actor=executor)
+
+    assert execution.state == RequestExecution.State.COMPLETED, execution.error
+    retry = ErasureRun.objects.get(pk=execution.steps["erasure"]["run"])
+    assert retry.retry_of_id == failed.pk and retry.state == ErasureRun.State.COMPLETED
+    failed.refresh_from_db()
+    assert failed.sealed_scope == "" and retry.sealed_scope == ""
+    assert subject_records(email=person.email, phone=person.phone).total == 0
+
+
 def test_a_legal_hold_on_a_merchant_is_honoured_and_named(make_request, officer, dpo, executor, buyer):
     shop, person = buyer
     hold_place(actor=dpo, merchant_id=shop.pk, reason="dispute", detail="Sengketa di BANI")
@@ -204,3 +282,26 @@ def test_the_admin_button_queues_the_task(make_request, officer, dpo, buyer, cli
         )
     assert response.status_code == 302
     assert len(callbacks) == 1
+
+
+def test_every_step_the_services_record_reads_as_words_on_the_timeline():
+    """Each verb a service writes (and each execution step's) has a label in both languages."""
+    import re
+    from pathlib import Path
+
+    from django.utils import translation
+
+    from requests_portal.admin.display import VERBS, verb_label
+
+    written = set()
+    for path in Path(execution_module.__file__).parent.glob("*.py"):
+        for match in re.finditer(r'verb="([a-z_]+)"(?: if [^\n]*? else "([a-z_]+)")?', path.read_text()):
+            written |= {v for v in match.groups() if v}
+    written |= {f"execution_{step}" for step in ("dry_run", "closure", "notices", "summary", "erasure", "package")}
+    assert {"correction_rejected", "package_downloaded", "execution_failed"} <= written
+    assert sorted(written - set(VERBS)) == []
+    with translation.override("en"):
+        english = {verb: verb_label(verb) for verb in written}
+    with translation.override("id"):
+        untranslated = sorted(v for v in written if verb_label(v) == english[v])
+    assert untranslated == []

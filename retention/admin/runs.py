@@ -3,6 +3,7 @@
 import json
 
 from django.contrib import admin, messages
+from django.db.models import Q
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -84,20 +85,34 @@ class ErasureRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Ulangi penghapusan yang gagal"), permissions=["retry"])
     def retry(self, request, queryset):
-        failed = queryset.filter(state=ErasureRun.State.FAILED, kind=ErasureRun.Kind.MERCHANT_PURGE)
+        failed = queryset.filter(
+            Q(state=ErasureRun.State.FAILED, kind=ErasureRun.Kind.MERCHANT_PURGE)
+            | Q(state__in=[ErasureRun.State.FAILED, ErasureRun.State.STOPPED], kind=ErasureRun.Kind.SUBJECT_ERASURE,
+                dry_run=False)
+        )
         if not is_confirmed(request):
             return confirm_action(
                 self, request, failed, title=_("Ulangi penghapusan?"), action="retry",
-                question=_("Penghapusan merchant berikut diantrikan lagi dan dilanjutkan dari titik terakhir."),
-                objects=[f"#{r.pk} merchant {r.merchant_ref}: {r.error}" for r in failed],
+                question=_("Penghapusan berikut diantrikan lagi dan dilanjutkan dari titik terakhir (yang sudah "
+                           "terhapus tidak diulang; penahanan hukum diperiksa lagi)."),
+                objects=[self._retry_line(r) for r in failed],
             )
         for run in failed:
+            retry_service = (
+                services.subject_erasure_retry if run.kind == ErasureRun.Kind.SUBJECT_ERASURE else services.purge_retry
+            )
             try:
-                retry = services.purge_retry(run_id=run.pk, actor=request.user)
+                retry = retry_service(run_id=run.pk, actor=request.user)
             except RetentionError as exc:
                 self.message_user(request, f"#{run.pk}: {exc.message}", messages.ERROR)
             else:
                 self.message_user(request, _("Penghapusan #%(old)s diulang sebagai #%(new)s.") % {"old": run.pk, "new": retry.pk})
+
+    @staticmethod
+    def _retry_line(run: ErasureRun) -> str:
+        if run.kind == ErasureRun.Kind.SUBJECT_ERASURE:
+            return _("#%(id)s subjek: %(why)s") % {"id": run.pk, "why": run.error or run.stop_reason}
+        return f"#{run.pk} merchant {run.merchant_ref}: {run.error}"
 
     def has_retry_permission(self, request):
         return request.user.has_perm("retention.retry_erasurerun")

@@ -24,6 +24,7 @@ from .churn import churn_detect
 from .expiry import RECORDS_EXPIRE_TASK, expiry_cutoffs, records_expiry_due
 from .purge import PURGE_TASK
 from .runs import end_unheld_runs
+from .subject import SUBJECT_TASK
 from .tombstone import TOMBSTONE_TASK, tombstone_rule, tombstones_due
 from .warnings import purge_warnings_send
 
@@ -61,7 +62,9 @@ def purge_plan(*, now: datetime | None = None) -> dict[str, int]:
 def work_resume_stalled(*, now: datetime | None = None) -> dict[str, int]:
     """Queue again the runs and messages whose worker is gone (beat, every minute)."""
     now = now or timezone.now()
-    runs = list(runs_stalled(now=now).values_list("pk", "kind", "merchant_ref", "rule_id"))
+    stalled = list(runs_stalled(now=now).values_list("pk", "kind", "merchant_ref", "rule_id", "sealed_scope"))
+    runs = [row[:4] for row in stalled]
+    sealed = {row[0] for row in stalled if row[4]}
     schedules = dict(
         PurgeSchedule.objects.filter(
             merchant_id__in=[m for _pk, kind, m, _rule in runs if kind == ErasureRun.Kind.MERCHANT_PURGE]
@@ -78,8 +81,10 @@ def work_resume_stalled(*, now: datetime | None = None) -> dict[str, int]:
             enqueue_on_commit(RECORDS_EXPIRE_TASK, rule_id)  # the records of no merchant, per rule
         elif kind == ErasureRun.Kind.RETENTION_EXPIRY:
             enqueue_on_commit(EXPIRE_TASK, merchant_id)
+        elif kind == ErasureRun.Kind.SUBJECT_ERASURE and run_id in sealed:
+            enqueue_on_commit(SUBJECT_TASK, run_id)  # her identifiers are sealed on the run
         elif kind == ErasureRun.Kind.SUBJECT_ERASURE:
-            # Its identifiers are kept only as hashes: nobody can resume it, a person runs it again.
+            # Sealed nothing (a run from before seals): nobody can resume it, a person runs it again.
             end_unheld_runs(ErasureRun.objects.filter(pk=run_id), SUBJECT_RUN_ABANDONED, failed=True)
             continue
         resumed += 1

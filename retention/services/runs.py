@@ -125,12 +125,16 @@ class RunClaim:
 
     def record(self, counts: Counts, rows: int) -> None:
         """Inside a batch's transaction: add the batch to the run, renew the lease, or refuse."""
-        locked = ErasureRun.objects.select_for_update().filter(pk=self.run_id, claimed_by=self.token).first()
+        # Only the counts are read (under the lock): not the whole row with its seal, every batch.
+        locked = (
+            ErasureRun.objects.select_for_update().filter(pk=self.run_id, claimed_by=self.token)
+            .values_list("counts", flat=True).first()
+        )
         if locked is None:
             raise ClaimLost
         now = timezone.now()
         ErasureRun.objects.filter(pk=self.run_id).update(
-            counts=merge_counts(locked.counts, counts), rows_done=F("rows_done") + rows,
+            counts=merge_counts(locked, counts), rows_done=F("rows_done") + rows,
             heartbeat_at=now, lease_until=now + self.lease,
         )
         self.batches += 1
@@ -140,7 +144,7 @@ class RunClaim:
     def finish(self, *, note: str = "") -> None:
         self._fenced(
             state=ErasureRun.State.COMPLETED, finished_at=timezone.now(), stop_reason=note, error="",
-            claimed_by="", lease_until=None, rows_total=F("rows_done"),
+            claimed_by="", lease_until=None, rows_total=F("rows_done"), sealed_scope="",
         )
 
     def stop(self, reason: str) -> None:

@@ -153,9 +153,9 @@ def test_after_a_purge_no_erased_value_of_the_merchant_is_left_anywhere(seeded):
     assert RequestAttachment.objects.filter(request=request).exists()
 
 
-def test_after_a_subject_erasure_none_of_her_values_is_left_anywhere_and_others_keep_theirs(seeded, siti):
-    from django.db.models import Q
-
+def _siti_everywhere() -> tuple[dict, set[str], set[str]]:
+    """Siti's requests and a message to her beside her shop records (the `siti` fixture); her
+    identifiers, the values an erasure must remove from everywhere, and those it keeps."""
     OutboundMessage.objects.create(
         kind="request_reply", to_email="siti.rahayu@gmail.com", subject="Permintaan Anda, Siti Rahayu",
         body="Yth. Siti Rahayu, nomor Anda 0812-3456-7890", state="sent", sent_at=timezone.now(),
@@ -187,10 +187,10 @@ def test_after_a_subject_erasure_none_of_her_values_is_left_anywhere_and_others_
     assert {"siti.rahayu@gmail.com", "+6281234567890", "siti.kantor@contoh.id", "Siti Rahayu Wibowo"} <= erased
     letter = RequestAttachment.objects.get(request__email__iexact="siti.rahayu@gmail.com")
     assert bytes(letter.content).hex() in erased and "Ibunda Siti Rahayu" in erased
+    return identifiers, erased, kept
 
-    run = services.subject_erase(**identifiers)
-    assert run.state == "completed" and run.rows_done == run.rows_total
 
+def _assert_siti_gone(erased: set[str], kept: set[str]) -> None:
     dump = database_dump()
     assert_none_left(erased, dump)
     assert "budi@contoh.co.id" in dump  # someone else, at the same shop, keeps everything
@@ -198,6 +198,61 @@ def test_after_a_subject_erasure_none_of_her_values_is_left_anywhere_and_others_
     assert all(value in dump for value in kept), sorted(v for v in kept if v not in dump)
     # her requests are kept, anonymised, and their audit chain still verifies
     assert DataSubjectRequest.objects.count() == 3 and audit_verify().intact
+
+
+def test_after_a_subject_erasure_none_of_her_values_is_left_anywhere_and_others_keep_theirs(seeded, siti):
+    identifiers, erased, kept = _siti_everywhere()
+    run = services.subject_erase(**identifiers)
+    assert run.state == "completed" and run.rows_done == run.rows_total
+    _assert_siti_gone(erased, kept)
+
+
+class Killed(Exception):
+    """What kill -9 does to a worker mid-batch: the batch in flight rolls back, nothing else runs."""
+
+
+def test_a_subject_erasure_killed_after_her_requests_are_hashed_is_finished_by_the_sweep(seeded, siti):
+    """The worker dies one batch after the erasure reached her requests (their addresses are keyed
+    hashes: nothing left in the database names the rest of her rows). The sweep opens the run's
+    seal and the engine finishes: nothing of her left anywhere, the seal emptied, and the two
+    attempts together did exactly what the dry run planned, nothing twice."""
+    from datetime import timedelta
+
+    from retention.engine import Erasure, Scope
+    from retention.models import ErasureRun
+    from retention.pseudonyms import is_pseudonym
+    from retention.services.runs import RunClaim, run_erasure
+    from retention.services.subject import subject_erasure_start
+
+    identifiers, erased, kept = _siti_everywhere()
+    planned = services.subject_erase(**identifiers, dry_run=True).counts
+    run = subject_erasure_start(**identifiers)
+    assert run.state == "pending" and run.sealed_scope
+    assert not any(v.casefold() in run.sealed_scope.casefold() for v in erased)  # sealed, not readable
+
+    claim = RunClaim.take(run.pk)
+    reached = []
+
+    def die_after_her_requests(rows):
+        if reached:
+            raise Killed
+        emails = DataSubjectRequest.objects.exclude(email="").values_list("email", flat=True)
+        if sum(map(is_pseudonym, emails)) == 2:  # both of hers hashed in this batch (Budi's is not)
+            reached.append(True)
+
+    engine = Erasure(Scope.subject(**identifiers), batch_size=1)
+    with pytest.raises(Killed):
+        run_erasure(claim, engine, remaining=run.rows_total, on_progress=die_after_her_requests)
+    run.refresh_from_db()
+    assert run.state == "running" and 0 < run.rows_done < run.rows_total
+    assert not DataSubjectRequest.objects.filter(email__iexact="siti.rahayu@gmail.com").exists()
+    ErasureRun.objects.filter(pk=run.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+
+    assert services.work_resume_stalled()["runs"] == 1  # queued, run in process (eager)
+    run.refresh_from_db()
+    assert run.state == "completed" and run.attempts == 2 and run.sealed_scope == ""
+    assert run.counts == planned  # what the dry run planned, each row once
+    _assert_siti_gone(erased, kept)
 
 
 def _officer():

@@ -222,7 +222,9 @@ def test_a_claim_taken_over_from_a_live_worker_leaves_a_true_record(cluster):
 
 
 def test_a_purge_out_of_time_saves_gives_back_and_queues_itself_again(cluster):
-    shop = build_shop(customers=10, sales=150)
+    # Enough rows, in batches of one, to outlast a one-second budget several times over on a
+    # fast machine (150 sales once fitted in one budget).
+    shop = build_shop(customers=10, sales=500)
     schedule = due_schedule(shop)
     planned = Erasure(Scope.merchant(shop.pk)).count()
 

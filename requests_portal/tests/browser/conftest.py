@@ -22,7 +22,7 @@ Fixtures:
 The live server answers from another thread with its own database connection, so what a test
 writes must be committed: every browser test runs with `transactional_db`, whose flush at the
 end empties the tables, the rows the data migrations seed included. The page fixtures put those
-back first (`reseed`: junoprivacy.testing's SEEDING_MIGRATIONS and the officers' groups), and
+back first (`reseed`: junoprivacy.testing's SEEDING_MIGRATIONS, the officers' groups included), and
 pytest_runtest_teardown below puts them back again after the flush, for the tests that follow.
 A test body may use the ORM (see `_browser_turn`).
 """
@@ -30,14 +30,11 @@ A test body may use the ORM (see `_browser_turn`).
 from __future__ import annotations
 
 import asyncio
-import functools
-import importlib
 import os
 import re
 import shutil
 import warnings
 from pathlib import Path
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
@@ -171,44 +168,11 @@ def _load_middleware(live_server) -> None:
         handler.load_middleware()
 
 
-# The officers' groups and their permissions, seeded by requests_portal's data migrations. Those
-# need the historical models of their migration and a schema editor, so they are not in
-# junoprivacy.testing.SEEDING_MIGRATIONS (whose functions run on the current models): run here,
-# in order, as `migrate` ran them. Each is idempotent (get_or_create, set, add, remove).
-GROUP_MIGRATIONS = [
-    ("requests_portal", "0001_groups", "create_groups"),
-    ("requests_portal", "0002_retention_work_permissions", "grant"),
-    ("requests_portal", "0003_retention_named_permissions", "grant"),
-]
-
-
-@functools.cache
-def _group_seeders():
-    from django.db import connection
-    from django.db.migrations.loader import MigrationLoader
-
-    loader = MigrationLoader(connection)
-    seeders = []
-    for app_label, name, function in GROUP_MIGRATIONS:
-        module = importlib.import_module(f"{app_label}.migrations.{name}")
-        # RunPython gets the models as they were just before its migration.
-        state = loader.project_state((app_label, name), at_end=False)
-        seeders.append((getattr(module, function), state.apps))
-    return seeders
-
-
 def reseed() -> None:
-    """Puts back every row the data migrations seed, in their order: the groups first (0001
-    sets a group's permissions, later migrations add to them), then SEEDING_MIGRATIONS."""
-    from django.db import connection, transaction
-
+    """Puts back every row the data migrations seed (junoprivacy.testing), groups and grants too."""
     from junoprivacy.testing import reseed_migrated_data
 
-    schema_editor = SimpleNamespace(connection=connection)  # the seeders read its alias only
-    with transaction.atomic():
-        for function, apps in _group_seeders():
-            function(apps, schema_editor)
-        reseed_migrated_data()
+    reseed_migrated_data()
 
 
 @pytest.fixture
