@@ -60,7 +60,7 @@ from .forms import ACTION_FORMS, EnterForm, ExportForm
 
 
 class ExecuteConfirmForm(forms.Form):
-    confirm = forms.BooleanField(label=gettext_lazy("Saya sudah memeriksa hasil uji coba di bawah"), required=True)
+    confirm = forms.BooleanField(label=gettext_lazy("Saya sudah memeriksa apa yang akan dilakukan"), required=True)
 
 VIEW = "requests_portal.view_datasubjectrequest"
 WORK = "requests_portal.work_request"
@@ -569,8 +569,8 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
             preview = services.execution_preview(request_id=obj.pk, actor=request.user)
         except (RequestError, RetentionError) as exc:
             preview = [exc.message]
-        form.fields["confirm"].help_text = " | ".join(preview)
         context = {
+            "preview": preview,
             **self.admin_site.each_context(request),
             "title": f"{label}: {obj.reference}", "submit_label": label, "obj": obj, "original": obj,
             "action": step, "form": form, "page": page, "opts": self.opts, "media": self.media + form.media,

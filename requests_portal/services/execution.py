@@ -125,7 +125,7 @@ def execution_preview(*, request_id: int, actor) -> list[str]:
     if request.right in PACKAGE_RIGHTS:
         return package_preview(request, execution)
     if request.right in CONSENT_RIGHTS:
-        return failed_lines(execution) + [ledger_result(request)]
+        return failed_lines(execution) + consent_preview(request)
     lines = []
     if execution is not None:
         lines += failed_lines(execution)
@@ -150,6 +150,22 @@ def failed_lines(execution: RequestExecution | None) -> list[str]:
     if execution is None or execution.state != RequestExecution.State.FAILED:
         return []
     return [_("Langkah yang gagal: %(step)s (%(error)s).") % {"step": step_label(execution.step), "error": execution.error}]
+
+
+def consent_preview(request: DataSubjectRequest) -> list[str]:
+    """For the officer: the ledger entries to be written, and the message she will be sent."""
+    action = {Right.WITHDRAWAL: _("ditarik"), Right.OBJECTION: _("keberatan"), Right.RESTRICTION: _("dibatasi")}
+    lines = [
+        _("Buku persetujuan: “%(purpose)s” (%(basis)s) dicatat %(action)s, dengan nomor %(ref)s.") % {
+            "purpose": purpose.name(translation.get_language() or "id"), "basis": purpose.get_basis_display(),
+            "action": action[request.right], "ref": request.reference,
+        }
+        for purpose in request.purposes.order_by("number")
+    ]
+    with translation.override(request.language):
+        told = ledger_result(request)
+    lines.append(_("Permintaan diselesaikan dan pemohon diberi tahu, dalam bahasanya:") + "\n" + told)
+    return lines
 
 
 def package_preview(request: DataSubjectRequest, execution: RequestExecution | None) -> list[str]:

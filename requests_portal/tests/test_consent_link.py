@@ -182,6 +182,7 @@ def test_an_approved_withdrawal_is_carried_out_from_the_admin_and_she_is_told_in
     assert execute_url in page.content.decode()  # the button
     preview = client.get(execute_url).content.decode()
     assert purpose_get("marketing").name_id in preview  # what will be recorded, in the officer's language
+    assert "recorded as withdrawn" in preview  # and the message she will get, in hers
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         assert client.post(execute_url, {"confirm": "on"}).status_code == 302
