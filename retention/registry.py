@@ -277,6 +277,24 @@ class ModelMap:
         f = self.model._meta.get_field(name)
         return (f.attname if f.is_relation else name), f
 
+    def erased_values(self, row) -> dict[str, object]:
+        """What erasing one kept row the declared way writes, column by column (for an UPDATE of
+        that row and its history copies): constants, and keyed hashes of its own values. The
+        engine does the same in batches; this is for a service that erases one row in its own
+        transaction (an unverified request that expires)."""
+        values: dict[str, object] = {}
+        for name, spec in self.personal.items():
+            column, f = self.column(name)
+            if spec.erase.pending(column, f) is None:
+                continue  # retained, or erased by the table's hook
+            current = getattr(row, column)
+            if spec.erase.per_row:
+                if current and not pseudonyms.is_pseudonym(current):
+                    values[column] = spec.erase.transform(current, find_by=spec.find_by)
+            else:
+                values[column] = spec.erase.constant(f)
+        return values
+
     def pending(self, fields: Iterable[str] | None = None) -> Q | None:
         """Kept rows that still hold something the erasure of `fields` removes; None if nothing can."""
         condition = Q()

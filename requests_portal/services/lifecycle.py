@@ -17,12 +17,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from messaging.models import OutboundMessage
-from retention.pseudonyms import pseudonym
+from retention.registry import RowErasure, datamap
+from retention.selectors import any_of
 
 from ..audit import chain_event
 from ..formatting import format_due
-from ..models import CLOCK_STATES, DataSubjectRequest, RequestAttachment, RequestMessage, State, VerificationCode
+from ..models import CLOCK_STATES, DataSubjectRequest, State
 from ..notifications import notify_officer
 from ..selectors import officers
 from .common import SYSTEM, lock
@@ -30,8 +30,6 @@ from .common import SYSTEM, lock
 UNVERIFIED_LIFETIME = timedelta(days=7)
 SWEEP_BATCH = 500
 REMINDERS = (("reminded_24h_for", timedelta(hours=24)), ("reminded_6h_for", timedelta(hours=6)))
-# What of a request is contact data or what the requester wrote: erased when it expires.
-REQUESTER_TEXT = ("requester_name", "subject_name", "shop_name", "details", "wrong_data", "correct_data", "reason")
 
 
 def requests_unverified_expired(*, now):
@@ -41,19 +39,21 @@ def requests_unverified_expired(*, now):
 def request_expire(*, request_id: int, now=None) -> DataSubjectRequest | None:
     """A request never verified within 7 days expires, and its contact data is erased.
 
-    Erased: the addresses (replaced by their keyed hashes, as the engine does, so the request
-    can still be counted and its audit chain verified), names and texts, the codes, the
-    attachments, the address and text of the messages it sent, and the same fields in its
-    history copies. Kept: that a request of this right was made, when, and that it expired.
+    Erased the data map's way (as the engine erases a requester), in the expiry's transaction:
+    the request's personal fields (addresses replaced by their keyed hashes, so the request can
+    still be counted and its audit chain verified; names masked; texts emptied) in the row and
+    its history copies; the rows tied to it deleted (codes, attachments) or anonymised (events'
+    texts, whose digests the chain keeps); the messages it sent erased as messaging declares.
+    Kept: that a request of this right was made, when, and that it expired.
     """
     now = now or timezone.now()
     with transaction.atomic():
         request = lock(request_id)
         if request.state != State.SUBMITTED or request.created_at >= now - UNVERIFIED_LIFETIME:
             return None
-        erased = _erased_values(request)
-        for field, value in erased.items():
-            setattr(request, field, value)
+        erased = datamap.get(DataSubjectRequest).erased_values(request)
+        for column, value in erased.items():
+            setattr(request, column, value)
         request.state = State.EXPIRED
         request.closed_at = now
         chain_event(request, verb="expired", actor_kind=SYSTEM, from_state=State.SUBMITTED, to_state=State.EXPIRED)
@@ -65,23 +65,44 @@ def request_expire(*, request_id: int, now=None) -> DataSubjectRequest | None:
         # The history copies hold the same contact data: the newest one (written just now)
         # included. A bulk update writes no history of its own, which is the point here.
         request.history.all().update(**erased)
-        VerificationCode.objects.filter(request=request).delete()
-        RequestAttachment.objects.filter(request=request).delete()
-        message_ids = RequestMessage.objects.filter(request=request).values("message_id")
-        for message in OutboundMessage.objects.filter(pk__in=message_ids):
-            message.to_email = pseudonym(message.to_email, kind="email") if message.to_email else ""
-            message.to_phone = pseudonym(message.to_phone, kind="phone") if message.to_phone else ""
-            message.subject, message.body, message.last_error = "[dihapus]", "", ""
-            message.save(update_fields=["to_email", "to_phone", "subject", "body", "last_error"])
+        _erase_tied_records(request)
         return request
 
 
-def _erased_values(request: DataSubjectRequest) -> dict[str, str]:
-    values = {field: "" for field in REQUESTER_TEXT}
-    values["email"] = pseudonym(request.email, kind="email") if request.email else ""
-    values["phone"] = pseudonym(request.phone, kind="phone") if request.phone else ""
-    values["original_message"] = ""
-    return values
+def _erase_tied_records(request: DataSubjectRequest) -> None:
+    """Every declared table whose rows belong to the request (`subject_via` the request): deleted
+    or anonymised as declared, history copies too, and the rows they carry (its messages)."""
+    for entry in datamap:
+        vias = [v.field for v in entry.subject_via
+                if entry.model._meta.get_field(v.field).related_model is DataSubjectRequest]
+        if not vias:
+            continue
+        rows = entry.model._default_manager.filter(any_of(Q(**{via: request.pk}) for via in vias))
+        pks = list(rows.values_list("pk", flat=True))
+        if not pks:
+            continue
+        for name in entry.carries:  # first, while the row that carries them is there
+            field = entry.model._meta.get_field(name)
+            carried = datamap.get(field.related_model)
+            for row in carried.model._default_manager.filter(pk__in=rows.values(field.attname)):
+                _erase_row(carried, row)
+        history = entry.history_model
+        if entry.erasure == RowErasure.DELETE:
+            entry.model._default_manager.filter(pk__in=pks).delete()
+            if history is not None:  # their copies, the deletion's own included
+                history._default_manager.filter(**{f"{entry.model._meta.pk.attname}__in": pks}).delete()
+            continue
+        for row in entry.model._default_manager.filter(pk__in=pks):
+            _erase_row(entry, row)
+
+
+def _erase_row(entry, row) -> None:
+    erased = entry.erased_values(row)
+    if not erased:
+        return
+    entry.model._default_manager.filter(pk=row.pk).update(**erased)
+    if entry.history_model is not None:
+        entry.history_model._default_manager.filter(**{entry.model._meta.pk.attname: row.pk}).update(**erased)
 
 
 def requests_expire_unverified(*, now=None) -> int:
