@@ -1,4 +1,5 @@
-"""The officers' queue and the request page.
+"""The officers' queue and the request page (its execution and correction sections are mixins:
+admin/execution.py, admin/correction.py; the queue's filters are in admin/filters.py).
 
 Nothing here changes a request: the page is read-only for everyone (no change permission
 exists in practice), and each button opens a small form whose POST calls one `request_<verb>`
@@ -15,9 +16,7 @@ from __future__ import annotations
 
 import io
 
-from django.apps import apps
 from django.conf import settings
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -41,31 +40,22 @@ from retention.registry import Category
 from retention.selectors import holds_for_subject, subject_records
 
 from .. import services
-from ..correction import correctable_fields, shown_from_text
 from ..deadlines import deadline_rule
 from ..exceptions import RequestError
-from ..models import (
-    CLOSED_STATES, FOUR_EYES_RIGHTS, OPEN_STATES, CorrectionItem, DataSubjectRequest, RequestAttachment, RequestExecution,
-    RequestMessage, Right, State, StatusCallback,
-)
-from ..services.correction import APPLICABLE, DECIDABLE, PROPOSABLE
-from ..services.execution import EXECUTABLE_RIGHTS
+from ..models import FOUR_EYES_RIGHTS, DataSubjectRequest, RequestAttachment, RequestMessage, Right, State, StatusCallback
+from ..services.common import ENTER, WORK
 from ..selectors import (
-    available_actions, due_today_q, late_q, officers, request_duplicates, request_queue, request_search_q, request_timeline,
+    available_actions, request_duplicates, request_queue, request_search_q, request_timeline,
 )
 from . import display
 from .chain import chain_verify
+from .correction import CorrectionAdminMixin
+from .execution import ExecutionAdminMixin
 from .export import export_lines
+from .filters import AssigneeFilter, ClosedThisMonthFilter, DueTodayFilter, LateFilter, StateFilter
 from .forms import ACTION_FORMS, EnterForm, ExportForm
 
 
-class ExecuteConfirmForm(forms.Form):
-    confirm = forms.BooleanField(label=gettext_lazy("Saya sudah memeriksa apa yang akan dilakukan"), required=True)
-
-VIEW = "requests_portal.view_datasubjectrequest"
-WORK = "requests_portal.work_request"
-ENTER = "requests_portal.enter_request"
-EXECUTE = "requests_portal.execute_request"
 
 ACTION_LABELS = {
     "assign": gettext_lazy("Tugaskan"),
@@ -103,114 +93,11 @@ LONG_TEXT = (
 )
 
 
-# -- the queue's filters -------------------------------------------------------------------------
-
-
-class StateFilter(admin.SimpleListFilter):
-    """The queue opens on the open requests (what is due first, not what closed years ago); a
-    search looks everywhere unless a state is chosen."""
-
-    title = gettext_lazy("status")
-    parameter_name = "state"
-
-    def lookups(self, request, model_admin):
-        return [("all", _("semua, termasuk yang ditutup")), ("closed", _("semua yang ditutup")), *State.choices]
-
-    def choices(self, changelist):
-        yield {
-            "selected": self.value() in (None, "open"),
-            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
-            "display": _("semua yang terbuka"),
-        }
-        for lookup, title in self.lookup_choices:
-            yield {
-                "selected": self.value() == str(lookup),
-                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                "display": title,
-            }
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if value == "open" or (value is None and not request.GET.get("q")):
-            return queryset.filter(state__in=OPEN_STATES)
-        if value == "closed":
-            return queryset.filter(state__in=CLOSED_STATES)
-        if value in State.values:
-            return queryset.filter(state=value)
-        return queryset
-
-
-class YesNoFilter(admin.SimpleListFilter):
-    def lookups(self, request, model_admin):
-        return (("yes", _("ya")), ("no", _("tidak")))
-
-    def condition(self):
-        raise NotImplementedError
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(self.condition())
-        if self.value() == "no":
-            return queryset.exclude(self.condition())
-        return queryset
-
-
-class LateFilter(YesNoFilter):
-    title = gettext_lazy("terlambat")
-    parameter_name = "late"
-
-    def condition(self):
-        return late_q(timezone.now())
-
-
-class DueTodayFilter(YesNoFilter):
-    title = gettext_lazy("jatuh tempo hari ini")
-    parameter_name = "due_today"
-
-    def condition(self):
-        return due_today_q(timezone.now())
-
-
-class ClosedThisMonthFilter(admin.SimpleListFilter):
-    title = gettext_lazy("ditutup")
-    parameter_name = "closed"
-
-    def lookups(self, request, model_admin):
-        return (("this_month", _("bulan ini")),)
-
-    def queryset(self, request, queryset):
-        if self.value() == "this_month":
-            start = display.local(timezone.now()).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-            return queryset.filter(closed_at__gte=start)
-        return queryset
-
-
-class AssigneeFilter(admin.SimpleListFilter):
-    """Me, nobody, or one of the officers (not every user of the site: one short query)."""
-
-    title = gettext_lazy("petugas")
-    parameter_name = "assignee"
-
-    def lookups(self, request, model_admin):
-        choices = [(str(pk), name) for pk, name in officers().values_list("pk", "username")]
-        return [("me", _("saya")), ("none", _("belum ditugaskan")), *choices]
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if value == "me":
-            return queryset.filter(assignee=request.user)
-        if value == "none":
-            return queryset.filter(assignee__isnull=True)
-        if value and value.isdigit():
-            return queryset.filter(assignee_id=int(value))
-        return queryset
-
-
 # -- the admin -----------------------------------------------------------------------------------
 
 
 @admin.register(DataSubjectRequest)
-class DataSubjectRequestAdmin(SimpleHistoryAdmin):
+class DataSubjectRequestAdmin(ExecutionAdminMixin, CorrectionAdminMixin, SimpleHistoryAdmin):
     list_display = ("reference_col", "right", "state_col", "channel", "assignee_col", "due_col", "time_left_col", "created_col")
     list_display_links = ("reference_col",)
     list_filter = (StateFilter, "right", "channel", AssigneeFilter, LateFilter, DueTodayFilter, ClosedThisMonthFilter)
@@ -517,67 +404,6 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
             path("verify-chain/", view(self.verify_chain_view), name="requests_portal_datasubjectrequest_verify_chain"),
         ] + super().get_urls()
 
-    # -- the execution of an approved deletion (requests_portal.services.execution) --
-
-    @staticmethod
-    def _execution_step(obj):
-        """'execute' for an approved request of a right carried out in steps (all but correction, which
-        has its own section) not yet run, 'resume' for a failed one, else None."""
-        if obj.right not in EXECUTABLE_RIGHTS:
-            return None
-        execution = RequestExecution.objects.filter(request=obj).only("state").first()
-        if execution is None:
-            return "execute" if obj.state == State.APPROVED else None
-        return "resume" if execution.state == RequestExecution.State.FAILED else None
-
-    def _execution_actions(self, request, obj) -> list[dict]:
-        if not request.user.has_perm(EXECUTE):
-            return []
-        step = self._execution_step(obj)
-        if step is None:
-            return []
-        label = _("Jalankan") if step == "execute" else _("Lanjutkan")
-        return [{"name": step, "label": label,
-                 "url": reverse("admin:requests_portal_datasubjectrequest_execute", args=[obj.pk])}]
-
-    def execute_view(self, request, pk):
-        """Run (or resume) an approved deletion: GET confirms with the dry-run counts, POST queues it."""
-        if not request.user.has_perm(EXECUTE):
-            raise PermissionDenied
-        obj = get_object_or_404(DataSubjectRequest, pk=pk)
-        page = reverse("admin:requests_portal_datasubjectrequest_change", args=[obj.pk])
-        step = self._execution_step(obj)
-        if step is None:
-            self.message_user(request, _("Permintaan %(ref)s tidak dapat dijalankan sekarang.") % {"ref": obj.reference},
-                              messages.WARNING)
-            return redirect(page)
-        label = _("Jalankan") if step == "execute" else _("Lanjutkan")
-        if request.method == "POST":
-            form = ExecuteConfirmForm(request.POST)
-            if form.is_valid():
-                try:
-                    services.request_execution_queue(request_id=obj.pk, actor=request.user)
-                except (RequestError, RetentionError) as exc:
-                    self.message_user(request, exc.message, messages.ERROR)
-                else:
-                    self.message_user(request, _("Pelaksanaan %(ref)s dijadwalkan; hasil setiap langkah tampil di "
-                                                 "riwayat permintaan.") % {"ref": obj.reference}, messages.SUCCESS)
-                    return redirect(page)
-        else:
-            form = ExecuteConfirmForm()
-        try:
-            preview = services.execution_preview(request_id=obj.pk, actor=request.user)
-        except (RequestError, RetentionError) as exc:
-            preview = [exc.message]
-        context = {
-            "preview": preview,
-            **self.admin_site.each_context(request),
-            "title": f"{label}: {obj.reference}", "submit_label": label, "obj": obj, "original": obj,
-            "action": step, "form": form, "page": page, "opts": self.opts, "media": self.media + form.media,
-            "waiting_for_dpo_name": "", "is_sensitive": False,
-        }
-        return TemplateResponse(request, "admin/requests_portal/datasubjectrequest/action.html", context)
-
     def action_view(self, request, pk, action):
         """One transition: GET shows its small form, POST calls its service and says what happened."""
         if action not in ACTION_FORMS:
@@ -621,130 +447,6 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
             "is_sensitive": obj.needs_four_eyes,
         }
         return TemplateResponse(request, "admin/requests_portal/datasubjectrequest/action.html", context)
-
-    # -- a correction, field by field (requests_portal.services.correction) --
-
-    @staticmethod
-    def correction_items(obj) -> tuple[list[dict], dict]:
-        """The proposed changes with the value each field holds now (one query for the items, one
-        per table with correctable fields for the current values: bounded by the data map)."""
-        live = {(f.label, f.pk, f.field): f for f in correctable_fields(obj)}
-        rows = []
-        for item in CorrectionItem.objects.filter(request=obj).select_related("decided_by").order_by("pk"):
-            try:
-                model = apps.get_model(item.model_label)
-            except LookupError:
-                model = None
-            label = model._meta.label if model is not None else item.model_label
-            now_field = live.get((label, item.row_pk, item.field_name))
-            f = model._meta.get_field(item.field_name) if model is not None else None
-
-            def shown(text):
-                if not text:
-                    return "-"
-                if f is None or f.is_relation:
-                    return f"#{text}" if f is not None else text
-                return shown_from_text(model, item.field_name, text)
-
-            rows.append({
-                "item": item,
-                "key": (label, item.row_pk, item.field_name),
-                "model": capfirst(model._meta.verbose_name) if model is not None else item.model_label,
-                "field": capfirst(f.verbose_name) if f is not None else item.field_name,
-                "was": shown(item.current_value),
-                "now": now_field.shown if now_field is not None else _("(tidak lagi ditemukan untuk pemohon)"),
-                "changed": now_field is None or now_field.value != item.current_value,
-                "proposed": shown(item.proposed_value),
-                "decided_by": display.user_label(item.decided_by) if item.decided_by_id else "",
-                "decide_url": reverse("admin:requests_portal_datasubjectrequest_correction_decide", args=[obj.pk, item.pk]),
-            })
-        return rows, live
-
-    def correction_context(self, request, obj) -> dict:
-        items, live = self.correction_items(obj)
-        proposed = {r["key"] for r in items}
-        rows: dict[tuple[str, int], dict] = {}
-        for f in live.values():
-            row = rows.setdefault((f.label, f.pk), {"model": f.model_name, "pk": f.pk, "fields": []})
-            row["fields"].append({
-                "field": f, "input": f"new:{f.label}:{f.pk}:{f.field}",
-                "proposed": f.key in proposed,
-            })
-        can_work = request.user.has_perm(WORK)
-        return {
-            "items": items,
-            "rows": list(rows.values()),
-            "can_propose": can_work and obj.state in PROPOSABLE,
-            "can_decide": can_work and obj.state in DECIDABLE,
-            "can_apply": request.user.has_perm(EXECUTE) and obj.state in APPLICABLE and bool(items),
-            "propose_url": reverse("admin:requests_portal_datasubjectrequest_correction_propose", args=[obj.pk]),
-            "apply_url": reverse("admin:requests_portal_datasubjectrequest_correction_apply", args=[obj.pk]),
-        }
-
-    def _correction_request(self, request, pk, permission):
-        if not request.user.has_perm(permission):
-            raise PermissionDenied
-        return get_object_or_404(DataSubjectRequest.objects.only("pk", "created_at", "right", "state"), pk=pk)
-
-    def correction_propose_view(self, request, pk):
-        """POST: every non-empty `new:<model label>:<row id>:<field>` becomes one proposed change."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        obj = self._correction_request(request, pk, WORK)
-        items = []
-        for key, value in request.POST.items():
-            parts = key.split(":")
-            if len(parts) == 4 and parts[0] == "new" and value.strip():
-                items.append((parts[1], parts[2], parts[3], value))
-        try:
-            done = services.correction_propose(request_id=obj.pk, items=items, actor=request.user)
-        except (RequestError, RetentionError) as exc:
-            self.message_user(request, exc.message, messages.ERROR)
-        else:
-            self.message_user(request, _("%(n)s perubahan diusulkan untuk %(ref)s; terima atau tolak setiap butir.")
-                              % {"n": len(done), "ref": obj.reference}, messages.SUCCESS)
-        return redirect(reverse("admin:requests_portal_datasubjectrequest_change", args=[obj.pk]) + "#dsr-correction-title")
-
-    def correction_decide_view(self, request, pk, item_id):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        obj = self._correction_request(request, pk, WORK)
-        get_object_or_404(CorrectionItem.objects.only("pk"), pk=item_id, request_id=obj.pk)
-        accept = request.POST.get("decision") == "accept"
-        try:
-            services.correction_decide(item_id=item_id, accept=accept, reason=request.POST.get("reason", ""),
-                                       actor=request.user)
-        except (RequestError, RetentionError) as exc:
-            self.message_user(request, exc.message, messages.ERROR)
-        else:
-            self.message_user(request, _("Perubahan diterima.") if accept else _("Perubahan ditolak."), messages.SUCCESS)
-        return redirect(reverse("admin:requests_portal_datasubjectrequest_change", args=[obj.pk]) + "#dsr-correction-title")
-
-    def correction_apply_view(self, request, pk):
-        """GET: what will be applied and told, to confirm; POST: apply (correction_apply)."""
-        obj = self._correction_request(request, pk, EXECUTE)
-        page = reverse("admin:requests_portal_datasubjectrequest_change", args=[obj.pk])
-        if request.method == "POST":
-            try:
-                services.correction_apply(request_id=obj.pk, actor=request.user)
-            except (RequestError, RetentionError) as exc:
-                self.message_user(request, exc.message, messages.ERROR)
-            else:
-                self.message_user(request, _("Perbaikan %(ref)s diterapkan; permintaan selesai dan pemohon diberi tahu "
-                                             "hasilnya.") % {"ref": obj.reference}, messages.SUCCESS)
-            return redirect(page)
-        items, _live = self.correction_items(obj)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Terapkan perbaikan: %(ref)s") % {"ref": obj.reference},
-            "obj": obj,
-            "original": obj,
-            "items": items,
-            "page": page,
-            "opts": self.opts,
-            "media": self.media,
-        }
-        return TemplateResponse(request, "admin/requests_portal/datasubjectrequest/correction_apply.html", context)
 
     def attachment_view(self, request, pk, attachment_id):
         """A requester's file, for staff who may see the request: always a download, never rendered."""
