@@ -95,8 +95,10 @@ def test_two_workers_one_merchant_one_purge(cluster):
     shop = build_shop(customers=10, sales=80)
     schedule = due_schedule(shop)
     planned = Erasure(Scope.merchant(shop.pk)).count()
-    cluster.worker("w1")
-    cluster.worker("w2")
+    # Small batches: the purge lasts long enough (many short transactions) for the other copies to
+    # arrive while it runs, however fast the machine (in one batch it could end before they do).
+    cluster.worker("w1", env={"ERASURE_BATCH_SIZE": "5"})
+    cluster.worker("w2", env={"ERASURE_BATCH_SIZE": "5"})
 
     for _ in range(4):
         cluster.send(merchant_purge, schedule.pk)
