@@ -25,6 +25,8 @@ PRIVATE_MEDIA_DIR = Path(env.str("PRIVATE_MEDIA_DIR", default=str(VAR_DIR / "pri
 DEBUG = env.bool("DEBUG", default=False)
 # The embedded default only: production must set its own, and check --deploy says so.
 SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-embedded-default-change-me")
+# Earlier keys, still accepted for what they signed (sessions, links, seals) while SECRET_KEY is rotated.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 # Key for keyed hashes (HMAC-SHA256) of identifiers in tombstones and the consent ledger.
 # Kept apart from SECRET_KEY so rotating sessions never breaks a pseudonym.
 PSEUDONYM_KEY = env.str("PSEUDONYM_KEY", default="embedded-default-pseudonym-key")

@@ -77,10 +77,12 @@ def tombstone_expire(merchant_id: int) -> int | None:
 
 
 @shared_task(name=SUBJECT_TASK, acks_late=True, **RETRY)
-def subject_erasure_resume(run_id: int) -> dict | None:
+def subject_erasure_continue(run_id: int) -> dict | None:
     """A subject erasure whose worker died (or a retried one): opened from its seal, run to its end."""
     run = services.subject_erasure_continue(run_id=run_id)
     if run is None:
         logger.info("subject erasure %s not taken: another worker has it, or it is over", run_id)
         return None
+    if run.state == run.State.RUNNING:  # its soft time limit came: progress saved, claim given back
+        subject_erasure_continue.delay(run_id)
     return {"run": run.pk, "state": run.state, "rows": run.rows_done}

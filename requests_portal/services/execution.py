@@ -24,9 +24,12 @@ Safety design
 - The erasure step records its run's id in the same transaction that starts the run (her
   identifiers sealed on it: retention.services.subject), then runs it. Resumed, it goes on with
   that run, never reading her address from the request again (the run itself erases it): a
-  completed run is the step's outcome; an open one is continued (or, if the retention sweep's
-  worker has it, waited for: the execution is let go with a short lease and the sweep brings it
-  back); a failed or stopped one is restarted as a new run from its seal (holds checked again).
+  completed run is the step's outcome (the newest of its retries, if the DPO retried it from the
+  runs admin meanwhile); an open one is continued (or, if the retention sweep's worker has it,
+  or a passing database error gave its claim back, waited for: the execution is let go with a
+  short lease and the sweep brings it back); a failed or stopped one is restarted as a new run
+  from its seal (holds checked again) when an officer resumes the execution, never by the
+  sweep on its own (a real error waits for a person).
 - Access and portability have their own steps (PACKAGE_STEPS): (1) the package is built
   (outside a transaction: it may take minutes); a package of the request still on disk is taken
   as the step's outcome, so a crash between the build and its record builds nothing twice;
@@ -45,7 +48,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -63,8 +66,10 @@ from retention.models import ChurnEvent, ErasureRun, RetentionRule
 from retention.registry import Category, datamap
 from retention.services.churn import merchant_churn
 from retention.services.runs import describe
+from retention.pseudonyms import is_pseudonym
+from retention.services.common import TRANSIENT_DB_ERRORS
 from retention.services.subject import (
-    subject_erase, subject_erasure_continue, subject_erasure_restart, subject_erasure_start,
+    latest_retry, subject_erase, subject_erasure_continue, subject_erasure_restart, subject_erasure_start,
 )
 
 from ..exceptions import RequestError, TransitionRefused
@@ -344,6 +349,8 @@ class _Runner:
 
     def wait(self) -> None:
         """Give the execution back, still running, for the sweep to take up after WAIT."""
+        if not connection.in_atomic_block:  # after a passing database error: a new connection
+            connection.close_if_unusable_or_obsolete()
         RequestExecution.objects.filter(pk=self.execution.pk, claimed_by=self.token).update(
             claimed_by="", lease_until=timezone.now() + WAIT,
         )
@@ -428,21 +435,33 @@ class _Runner:
         run_id = self.execution.steps.get("erasure", {}).get("run")
         try:
             if run_id is None:
+                if any(is_pseudonym(v) for v in (request.email, request.phone) if v):
+                    raise StepFailed(_(
+                        "Alamat pemohon sudah berupa hash dan tidak ada catatan penghapusan untuk langkah ini: "
+                        "penghapusan subjeknya dijalankan oleh petugas dengan alamat aslinya."))
                 # The run and its id here in one transaction: a resume always knows her run.
                 with transaction.atomic():
                     run = subject_erasure_start(email=request.email or None, phone=request.phone or None,
                                                 actor=self.actor)
                     self._save("erasure", {"run": run.pk})
             else:
-                run = ErasureRun.objects.get(pk=run_id)
+                # Retried meanwhile (the DPO, from the runs admin)? Then the newest run is hers.
+                run = latest_retry(ErasureRun.objects.get(pk=run_id))
                 if run.state in (ErasureRun.State.FAILED, ErasureRun.State.STOPPED):
-                    with transaction.atomic():
+                    if self.actor is None:  # the sweep: a real error waits for a person's resume
+                        raise StepFailed(run.stop_reason or run.error or run.get_state_display())
+                    with transaction.atomic():  # the officer resuming her execution decides it
                         run = subject_erasure_restart(run_id=run.pk, actor=self.actor)
                         self._save("erasure", {"run": run.pk})
+                elif run.pk != run_id:
+                    self._save("erasure", {"run": run.pk})
         except RetentionError as exc:
             raise StepFailed(exc.message) from None
         if run.state != ErasureRun.State.COMPLETED:
-            subject_erasure_continue(run_id=run.pk)  # None: another worker holds it
+            try:
+                subject_erasure_continue(run_id=run.pk)  # None: another worker holds it
+            except TRANSIENT_DB_ERRORS:
+                raise StepWaiting from None  # the claim was given back: the next turn goes on
             run.refresh_from_db()
         if run.state in (ErasureRun.State.PENDING, ErasureRun.State.RUNNING):
             raise StepWaiting

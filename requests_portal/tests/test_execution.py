@@ -160,7 +160,6 @@ def test_an_erasure_run_held_by_another_worker_is_waited_for_not_failed(
     shop, person = buyer
     request = approved_deletion(make_request, officer, dpo, email=person.email, phone=person.phone)
     real = execution_module.subject_erasure_continue
-    monkeypatch.setattr(execution_module, "subject_erasure_continue", lambda **kw: None)
     taken = {}
 
     def start_then_taken(**kwargs):  # the run is started, and another worker takes it at once
@@ -179,7 +178,6 @@ def test_an_erasure_run_held_by_another_worker_is_waited_for_not_failed(
     assert services.request_executions_resume_stalled() == []  # not before its short lease ends
 
     # The other worker finishes; the execution's next turn takes the completed run as the outcome.
-    monkeypatch.setattr(execution_module, "subject_erasure_continue", real)
     run = ErasureRun.objects.get(pk=execution.steps["erasure"]["run"])
     ErasureRun.objects.filter(pk=run.pk).update(lease_until=timezone.now())
     assert real(run_id=run.pk).state == ErasureRun.State.COMPLETED
@@ -224,6 +222,55 @@ def test_a_failed_erasure_run_is_restarted_from_its_seal_when_the_execution_is_r
     failed.refresh_from_db()
     assert failed.sealed_scope == "" and retry.sealed_scope == ""
     assert subject_records(email=person.email, phone=person.phone).total == 0
+
+
+def _failed_erasure(make_request, officer, dpo, executor, buyer, monkeypatch):
+    """An execution whose erasure run failed (a real error) after hashing her request."""
+    from retention import engine
+
+    _shop, person = buyer
+    request = approved_deletion(make_request, officer, dpo, email=person.email, phone=person.phone)
+    real_run = engine.Erasure.run
+
+    def fails(self):
+        real_run(self)
+        raise RuntimeError("disk penuh")
+
+    monkeypatch.setattr(engine.Erasure, "run", fails)
+    execution = services.request_execute(request_id=request.pk, actor=executor)
+    monkeypatch.setattr(engine.Erasure, "run", real_run)
+    assert execution.state == RequestExecution.State.FAILED and execution.step == "erasure"
+    return request, person, ErasureRun.objects.get(pk=execution.steps["erasure"]["run"])
+
+
+def test_a_run_the_dpo_retried_from_the_runs_admin_is_taken_up_by_the_execution(
+    make_request, officer, dpo, executor, buyer, monkeypatch, django_capture_on_commit_callbacks,
+):
+    from retention.services import subject_erasure_retry
+
+    request, person, failed = _failed_erasure(make_request, officer, dpo, executor, buyer, monkeypatch)
+    with django_capture_on_commit_callbacks(execute=True):
+        retry = subject_erasure_retry(run_id=failed.pk, actor=dpo)  # the runs admin's action
+    retry.refresh_from_db()
+    assert retry.state == ErasureRun.State.COMPLETED
+
+    execution = services.request_execution_resume(request_id=request.pk, actor=executor)
+
+    assert execution.state == RequestExecution.State.COMPLETED, execution.error
+    assert execution.steps["erasure"]["run"] == retry.pk  # adopted, not restarted a second time
+    assert ErasureRun.objects.filter(retry_of=failed).count() == 1
+    assert ErasureRun.objects.filter(retry_of=retry).count() == 0
+
+
+def test_the_sweep_never_restarts_a_failed_erasure_on_its_own(
+    make_request, officer, dpo, executor, buyer, monkeypatch,
+):
+    request, person, failed = _failed_erasure(make_request, officer, dpo, executor, buyer, monkeypatch)
+    # As if the execution had been let go while its run failed elsewhere: the sweep's turn (no actor).
+    RequestExecution.objects.filter(request=request).update(state=RequestExecution.State.RUNNING, claimed_by="")
+    execution = services.request_execute(request_id=request.pk, actor=None)
+    assert execution.state == RequestExecution.State.FAILED and "disk penuh" in execution.error
+    assert not ErasureRun.objects.filter(retry_of=failed).exists()
 
 
 def test_a_legal_hold_on_a_merchant_is_honoured_and_named(make_request, officer, dpo, executor, buyer):

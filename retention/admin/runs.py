@@ -3,8 +3,8 @@
 import json
 
 from django.contrib import admin, messages
-from django.db.models import Q
-from django.utils.html import format_html
+from django.db.models import Exists, OuterRef, Q
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from junoprivacy.admin_tools import ReadOnlyAdminMixin, confirm_action, is_confirmed
@@ -73,11 +73,11 @@ class ErasureRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         rows = [(t, a, n) for t, actions in sorted(obj.counts.items()) for a, n in sorted(actions.items())]
         if not rows:
             return "-"
-        body = "".join(
-            format_html("<tr><td>{}</td><td>{}</td><td class='retention-number'>{}</td></tr>", t, a, n) for t, a, n in rows
+        body = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td class='retention-number'>{}</td></tr>", rows,
         )
         return format_html("<table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
-                           _("tabel"), _("tindakan"), _("jumlah"), format_html(body))
+                           _("tabel"), _("tindakan"), _("jumlah"), body)
 
     @admin.display(description=_("pseudonim pengenal"))
     def subject_hashes_display(self, obj):
@@ -89,7 +89,7 @@ class ErasureRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             Q(state=ErasureRun.State.FAILED, kind=ErasureRun.Kind.MERCHANT_PURGE)
             | Q(state__in=[ErasureRun.State.FAILED, ErasureRun.State.STOPPED], kind=ErasureRun.Kind.SUBJECT_ERASURE,
                 dry_run=False)
-        )
+        ).exclude(Exists(ErasureRun.objects.filter(retry_of=OuterRef("pk"))))  # retried already: its retry is next
         if not is_confirmed(request):
             return confirm_action(
                 self, request, failed, title=_("Ulangi penghapusan?"), action="retry",

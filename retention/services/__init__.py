@@ -29,6 +29,6 @@ __all__ = [
     "CHURN_RULE", "TRANSIENT_DB_ERRORS", "churn_detect", "expiry_cutoffs", "hold_lift", "hold_place", "hold_validate",
     "merchant_churn", "merchant_purge", "merchant_purge_dry_run", "merchant_reactivate", "purge_plan", "purge_retry",
     "purge_warning_give", "purge_warnings_send", "records_expire", "records_expiry_due", "require_permission",
-    "retention_expire", "subject_erase", "subject_erasure_continue", "subject_erasure_retry", "tombstone_expire", "tombstone_expire_dry_run", "tombstones_due",
-    "work_resume_stalled",
+    "retention_expire", "subject_erase", "subject_erasure_continue", "subject_erasure_retry", "tombstone_expire",
+    "tombstone_expire_dry_run", "tombstones_due", "work_resume_stalled",
 ]

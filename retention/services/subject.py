@@ -8,15 +8,21 @@ Safety design
 - Resumable by the plan: the erasure reaches her requests (their addresses become keyed hashes)
   before it is over, so what is left could not be found again from anything but the run. The run
   keeps her identifiers sealed (retention/seal.py) until it completes; a killed worker's run is
-  queued again by the stalled-work sweep (`retention.subject_erasure_resume`), which opens the
-  seal and lets the engine finish (it touches only rows that still need it: nothing twice).
+  queued again by the stalled-work sweep (`retention.subject_erasure_continue`), which opens the
+  seal and lets the engine finish (it touches only rows that still need it: nothing twice). A
+  passing database error or the task's soft time limit gives the claim back (still running, for
+  the retry or the sweep), as a purge does; only a real error fails the run.
+- Her completed erasure empties every seal of her earlier runs that failed or stopped: nothing of
+  her stays sealed once she is erased.
 - Every (re)start checks the holds again: a hold placed on her stops the run; a merchant under
   a hold keeps its records, and the run says so.
-- A failed or stopped run is retried as a new run (`retry_of`), which takes over the seal.
+- A failed or stopped run is retried as a new run (`retry_of`), which takes over the seal; a run
+  is retried once (its retry is the one to retry next: `latest_retry`).
 """
 
 from __future__ import annotations
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -31,10 +37,10 @@ from ..models import ErasureRun
 from ..pseudonyms import pseudonym
 from ..seal import SealBroken, seal, unseal
 from ..selectors import held_merchant_ids, hold_reason, holds_for_subject, subject_records
-from .common import require_permission
-from .runs import ClaimLost, RunClaim, run_erasure, run_fail
+from .common import TRANSIENT_DB_ERRORS, require_permission
+from .runs import ClaimLost, RunClaim, TimeBudgetReached, run_erasure, run_fail, run_release_after_error
 
-SUBJECT_TASK = "retention.subject_erasure_resume"
+SUBJECT_TASK = "retention.subject_erasure_continue"
 RETRYABLE = (ErasureRun.State.FAILED, ErasureRun.State.STOPPED)
 
 
@@ -122,16 +128,40 @@ def subject_erasure_continue(*, run_id: int, seen_attempts: int | None = None) -
     remaining = run.rows_total if claim.attempts == 1 else (lambda: total_rows(Erasure(scope).count()))
     try:
         result = run_erasure(claim, Erasure(scope, should_proceed=should_proceed), remaining=remaining)
-        if result.completed:
-            claim.finish(note=note)
-        else:
-            claim.stop(result.stopped_reason)
+        with transaction.atomic():
+            if result.completed:
+                claim.finish(note=note)
+                _forget_earlier_seals(run)
+            else:
+                claim.stop(result.stopped_reason)
     except ClaimLost:
         pass  # taken over by the stalled-work sweep (this process was too slow): it records the end
+    except (TimeBudgetReached, SoftTimeLimitExceeded):
+        claim.release()
+    except TRANSIENT_DB_ERRORS as exc:
+        if not claim.worn_out:
+            run_release_after_error(claim)
+            raise
+        run_fail(claim, exc)  # it keeps coming back: a person must look
     except Exception as exc:
         run_fail(claim, exc)
         raise
     run.refresh_from_db()
+    return run
+
+
+def _forget_earlier_seals(run: ErasureRun) -> None:
+    """Her erasure is complete: the seals of her earlier runs that failed or stopped go too."""
+    ErasureRun.objects.filter(
+        kind=ErasureRun.Kind.SUBJECT_ERASURE, state__in=RETRYABLE, subject_hashes=run.subject_hashes,
+        merchant_ref=run.merchant_ref,
+    ).exclude(sealed_scope="").update(sealed_scope="")
+
+
+def latest_retry(run: ErasureRun) -> ErasureRun:
+    """The newest run in `run`'s chain of retries (itself when it was never retried)."""
+    while (newer := ErasureRun.objects.filter(retry_of=run).order_by("-pk").first()) is not None:
+        run = newer
     return run
 
 
@@ -144,13 +174,21 @@ def subject_erasure_retry(*, run_id: int, actor) -> ErasureRun:
     return run
 
 
-def subject_erasure_restart(*, run_id: int, actor=None) -> ErasureRun:
-    """A new run for a failed or stopped subject erasure, taking over its seal (the caller has
-    checked who may). Raises ErasureBlocked while a hold covers her."""
+def subject_erasure_restart(*, run_id: int, actor) -> ErasureRun:
+    """A new run for a failed or stopped subject erasure, taking over its seal: a person's decision
+    (`actor` required; the caller checks the permission its own workflow asks: the DPO's retry
+    here, the execute permission in a request's execution). Raises ErasureBlocked while a hold
+    covers her, RetentionError when the run was retried already (retry the newest)."""
+    if actor is None:
+        raise RetentionError(_("Penghapusan yang gagal diulang oleh petugas, bukan otomatis."))
     with transaction.atomic():
         old = ErasureRun.objects.select_for_update().get(pk=run_id)
         if old.kind != ErasureRun.Kind.SUBJECT_ERASURE or old.state not in RETRYABLE or old.dry_run:
             raise RetentionError(_("Hanya penghapusan subjek yang gagal atau dihentikan yang dapat diulang."))
+        retried = ErasureRun.objects.filter(retry_of=old).order_by("-pk").first()
+        if retried is not None:
+            raise RetentionError(_("Penghapusan #%(old)s sudah diulang sebagai #%(new)s.") % {
+                "old": old.pk, "new": retried.pk})
         try:
             sealed = unseal(old.sealed_scope)
         except SealBroken:

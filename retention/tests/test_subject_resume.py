@@ -19,7 +19,7 @@ from retention.seal import SealBroken, seal, unseal
 from retention.selectors import subject_records
 from retention.services.plan import SUBJECT_RUN_ABANDONED
 from retention.services.runs import RunClaim, run_erasure
-from retention.services.subject import SUBJECT_TASK, subject_erasure_continue, subject_erasure_start
+from retention.services.subject import subject_erasure_continue, subject_erasure_start
 
 from .conftest import build_shop, member_of
 
@@ -203,10 +203,73 @@ def test_the_admin_retries_a_stopped_subject_erasure(person, client, django_capt
     client.force_login(dpo)
     url = reverse("admin:retention_erasurerun_changelist")
     page = client.post(url, {"action": "retry", "_selected_action": [run.pk]})
-    assert page.status_code == 200 and "subjek" in page.content.decode()  # the confirmation names it
+    assert page.status_code == 200 and f"#{run.pk} subjek" in page.content.decode()  # the confirmation names it
     with django_capture_on_commit_callbacks(execute=True):
         done = client.post(url, {"action": "retry", "_selected_action": [run.pk], "confirmed": "yes"}, follow=True)
     assert done.status_code == 200
     retry = ErasureRun.objects.get(retry_of=run)
     assert retry.state == ErasureRun.State.COMPLETED and subject_records(**person).total == 0
-    assert SUBJECT_TASK == "retention.subject_erasure_resume"
+    # Retried once: it is no longer offered (its retry would be the one to retry).
+    ErasureRun.objects.filter(pk=retry.pk).update(state=ErasureRun.State.FAILED)
+    page = client.post(url, {"action": "retry", "_selected_action": [run.pk, retry.pk]}).content.decode()
+    assert f"#{retry.pk} subjek" in page and f"#{run.pk} subjek" not in page
+
+
+def test_the_runs_admin_never_shows_a_seal_or_her_address(person, client):
+    run = killed_after(subject_erasure_start(**person), person, batches=1)
+    sealed = ErasureRun.objects.get(pk=run.pk).sealed_scope
+    client.force_login(member_of("Data protection officer"))
+    for url in (reverse("admin:retention_erasurerun_changelist"),
+                reverse("admin:retention_erasurerun_change", args=[run.pk])):
+        page = client.get(url)
+        assert page.status_code == 200
+        text = page.content.decode()
+        assert sealed[:40] not in text and person["email"] not in text and person["phone"] not in text
+    assert str(run.subject_hashes["email"]) in client.get(
+        reverse("admin:retention_erasurerun_change", args=[run.pk])).content.decode()  # what it shows: hashes
+
+
+def test_her_completed_erasure_forgets_the_seals_of_her_earlier_runs(person):
+    stopped = killed_after(subject_erasure_start(**person), person, batches=1)
+    ErasureRun.objects.filter(pk=stopped.pk).update(state=ErasureRun.State.STOPPED, claimed_by="")
+    other = services.subject_erase(email="budi@contoh.co.id", dry_run=False)  # someone else's: untouched below
+    assert ErasureRun.objects.get(pk=stopped.pk).sealed_scope
+    done = services.subject_erase(**person)
+    assert done.state == ErasureRun.State.COMPLETED and done.sealed_scope == ""
+    assert ErasureRun.objects.get(pk=stopped.pk).sealed_scope == ""
+    assert other.state == ErasureRun.State.COMPLETED
+
+
+def test_a_restart_needs_a_person_and_is_made_once(person):
+    from retention.services.subject import subject_erasure_restart
+
+    run = killed_after(subject_erasure_start(**person), person, batches=1)
+    ErasureRun.objects.filter(pk=run.pk).update(state=ErasureRun.State.FAILED, claimed_by="", lease_until=None)
+    with pytest.raises(RetentionError):
+        subject_erasure_restart(run_id=run.pk, actor=None)
+    dpo = member_of("Data protection officer")
+    retry = subject_erasure_restart(run_id=run.pk, actor=dpo)
+    with pytest.raises(RetentionError) as twice:
+        subject_erasure_restart(run_id=run.pk, actor=dpo)
+    assert f"#{retry.pk}" in twice.value.message
+    assert ErasureRun.objects.filter(retry_of=run).count() == 1
+
+
+def test_a_passing_database_error_gives_the_claim_back_for_the_retry(person, monkeypatch):
+    from django.db import OperationalError
+
+    from retention import engine
+
+    run = subject_erasure_start(**person)
+    real = engine.Erasure.run
+
+    def connection_lost(self):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(engine.Erasure, "run", connection_lost)
+    with pytest.raises(OperationalError):
+        subject_erasure_continue(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.state == ErasureRun.State.RUNNING and run.claimed_by == "" and run.sealed_scope  # resumable
+    monkeypatch.setattr(engine.Erasure, "run", real)
+    assert subject_erasure_continue(run_id=run.pk).state == ErasureRun.State.COMPLETED
