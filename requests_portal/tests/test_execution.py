@@ -187,44 +187,7 @@ def test_an_erasure_run_held_by_another_worker_is_waited_for_not_failed(
     assert subject_records(email=person.email, phone=person.phone).total == 0
 
 
-def test_a_failed_erasure_run_is_restarted_from_its_seal_when_the_execution_is_resumed(
-    make_request, officer, dpo, executor, buyer, monkeypatch,
-):
-    """The erasure fails at its end (a database error, say), after her request was hashed: the
-    officer's resume starts a new run from the failed one's sealed identifiers, not from the
-    request (which no longer names her)."""
-    from retention import engine
-    from retention.pseudonyms import is_pseudonym
-
-    shop, person = buyer
-    request = approved_deletion(make_request, officer, dpo, email=person.email, phone=person.phone)
-    real_run = engine.Erasure.run
-
-    def fails_after_hashing_her_request(self):
-        real_run(self)
-        raise RuntimeError("koneksi basis data terputus")
-
-    monkeypatch.setattr(engine.Erasure, "run", fails_after_hashing_her_request)
-    execution = services.request_execute(request_id=request.pk, actor=executor)
-    assert execution.state == RequestExecution.State.FAILED and execution.step == "erasure"
-    assert "koneksi basis data terputus" in execution.error
-    request.refresh_from_db()
-    assert is_pseudonym(request.email)  # nothing in the request names her now
-    failed = ErasureRun.objects.get(pk=execution.steps["erasure"]["run"])
-    assert failed.state == ErasureRun.State.FAILED and failed.sealed_scope
-
-    monkeypatch.setattr(engine.Erasure, "run", real_run)
-    execution = services.request_execution_resume(request_id=request.pk, actor=executor)
-
-    assert execution.state == RequestExecution.State.COMPLETED, execution.error
-    retry = ErasureRun.objects.get(pk=execution.steps["erasure"]["run"])
-    assert retry.retry_of_id == failed.pk and retry.state == ErasureRun.State.COMPLETED
-    failed.refresh_from_db()
-    assert failed.sealed_scope == "" and retry.sealed_scope == ""
-    assert subject_records(email=person.email, phone=person.phone).total == 0
-
-
-def _failed_erasure(make_request, officer, dpo, executor, buyer, monkeypatch):
+def _failed_erasure(make_request, officer, dpo, executor, buyer, monkeypatch, *, error="disk penuh"):
     """An execution whose erasure run failed (a real error) after hashing her request."""
     from retention import engine
 
@@ -234,13 +197,39 @@ def _failed_erasure(make_request, officer, dpo, executor, buyer, monkeypatch):
 
     def fails(self):
         real_run(self)
-        raise RuntimeError("disk penuh")
+        raise RuntimeError(error)
 
     monkeypatch.setattr(engine.Erasure, "run", fails)
     execution = services.request_execute(request_id=request.pk, actor=executor)
     monkeypatch.setattr(engine.Erasure, "run", real_run)
     assert execution.state == RequestExecution.State.FAILED and execution.step == "erasure"
+    assert error in execution.error
     return request, person, ErasureRun.objects.get(pk=execution.steps["erasure"]["run"])
+
+
+def test_a_failed_erasure_run_is_restarted_from_its_seal_when_the_execution_is_resumed(
+    make_request, officer, dpo, executor, buyer, monkeypatch,
+):
+    """The erasure fails at its end (a database error, say), after her request was hashed: the
+    officer's resume starts a new run from the failed one's sealed identifiers, not from the
+    request (which no longer names her)."""
+    from retention.pseudonyms import is_pseudonym
+
+    request, person, failed = _failed_erasure(
+        make_request, officer, dpo, executor, buyer, monkeypatch, error="koneksi basis data terputus",
+    )
+    request.refresh_from_db()
+    assert is_pseudonym(request.email)  # nothing in the request names her now
+    assert failed.state == ErasureRun.State.FAILED and failed.sealed_scope
+
+    execution = services.request_execution_resume(request_id=request.pk, actor=executor)
+
+    assert execution.state == RequestExecution.State.COMPLETED, execution.error
+    retry = ErasureRun.objects.get(pk=execution.steps["erasure"]["run"])
+    assert retry.retry_of_id == failed.pk and retry.state == ErasureRun.State.COMPLETED
+    failed.refresh_from_db()
+    assert failed.sealed_scope == "" and retry.sealed_scope == ""
+    assert subject_records(email=person.email, phone=person.phone).total == 0
 
 
 def test_a_run_the_dpo_retried_from_the_runs_admin_is_taken_up_by_the_execution(
